@@ -1,0 +1,182 @@
+package io.sluice.config;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A whole pgbouncer.ini, loaded and checked: settings, databases, users, and the warnings to
+ * log at start-up. Immutable; a reload loads a new one and keeps the old one if this fails.
+ */
+public final class Config {
+    static final String PGBOUNCER = "pgbouncer";
+    static final String DATABASES = "databases";
+    static final String USERS = "users";
+    static final String PEERS = "peers";
+
+    /** Would let everyone in or lock everyone out, so refused rather than ignored. */
+    private static final Set<AuthType> UNSUPPORTED_AUTH =
+            EnumSet.of(AuthType.CERT, AuthType.HBA, AuthType.PAM, AuthType.LDAP);
+    private static final Set<AuthType> NEEDS_AUTH_FILE =
+            EnumSet.of(AuthType.TRUST, AuthType.PLAIN, AuthType.MD5, AuthType.SCRAM_SHA_256);
+
+    private final Path path;
+    private final Settings settings;
+    private final Map<String, DatabaseConfig> databases;
+    private final DatabaseConfig fallback;
+    private final Map<String, UserConfig> users;
+    private final Map<String, String> peers;
+    private final List<String> warnings;
+
+    private Config(Path path, Settings settings, Map<String, DatabaseConfig> databases,
+            DatabaseConfig fallback, Map<String, UserConfig> users, Map<String, String> peers,
+            List<String> warnings) {
+        this.path = path;
+        this.settings = settings;
+        this.databases = databases;
+        this.fallback = fallback;
+        this.users = users;
+        this.peers = peers;
+        this.warnings = warnings;
+    }
+
+    /**
+     * Reads and checks {@code iniFile} and what it includes.
+     *
+     * @throws ConfigException naming file, line and key of the first problem
+     */
+    public static Config load(Path iniFile) throws ConfigException {
+        IniReader.Result ini = IniReader.read(iniFile, Set.of(PGBOUNCER, DATABASES, USERS, PEERS));
+        if (!ini.sectionsSeen().containsKey(PGBOUNCER)) {
+            throw new ConfigException(iniFile, "[pgbouncer] section missing");
+        }
+        List<String> warnings = new ArrayList<>();
+        Map<String, IniEntry> settingEntries = new LinkedHashMap<>();
+        Map<String, DatabaseConfig> databases = new LinkedHashMap<>();
+        DatabaseConfig fallback = null;
+        Map<String, UserConfig> users = new LinkedHashMap<>();
+        Map<String, String> peers = new LinkedHashMap<>();
+
+        for (IniEntry e : ini.entries()) {
+            switch (e.section()) {
+                case PGBOUNCER -> {
+                    if (!SettingSpec.ALL.containsKey(e.key())) {
+                        throw e.error("unknown setting");
+                    }
+                    settingEntries.put(e.key(), e);
+                }
+                case DATABASES -> {
+                    DatabaseConfig db = DatabaseConfig.parse(e);
+                    if (db.name().equals(DatabaseConfig.FALLBACK)) {
+                        fallback = db;
+                    } else {
+                        databases.put(db.name(), db);
+                    }
+                }
+                case USERS -> users.put(e.key(), UserConfig.parse(e));
+                case PEERS -> peers.put(e.key(), e.value());
+                default -> throw new AssertionError(e.section());
+            }
+        }
+
+        // One warning per key, pointing at the line that won, so a key repeated by tools
+        // that append and RELOAD does not flood the log.
+        for (IniEntry e : settingEntries.values()) {
+            if (!Settings.IMPLEMENTED.contains(e.key())) {
+                warnings.add("setting \"" + e.key() + "\" is accepted but not implemented by Sluice yet ("
+                        + e.where() + ")");
+            }
+        }
+        if (ini.sectionsSeen().containsKey(PEERS)) {
+            warnings.add("section [peers] is accepted but not implemented by Sluice yet ("
+                    + ini.sectionsSeen().get(PEERS) + ")");
+        }
+
+        Path dir = iniFile.toAbsolutePath().getParent();
+        Settings settings = new Settings(settingEntries, dir);
+        checkAuth(iniFile, settings, settingEntries.get("auth_type"));
+
+        return new Config(iniFile, settings, Collections.unmodifiableMap(databases), fallback,
+                Collections.unmodifiableMap(users), Collections.unmodifiableMap(peers),
+                List.copyOf(warnings));
+    }
+
+    private static void checkAuth(Path iniFile, Settings settings, IniEntry authTypeLine)
+            throws ConfigException {
+        AuthType type = settings.authType();
+        String problem = null;
+        if (UNSUPPORTED_AUTH.contains(type)) {
+            problem = "auth_type " + type.configName() + " is not supported by Sluice yet";
+        } else if (NEEDS_AUTH_FILE.contains(type) && settings.authFile() == null) {
+            problem = "auth_file is required for auth_type " + type.configName();
+        }
+        if (problem == null) {
+            return;
+        }
+        if (authTypeLine != null) {
+            throw authTypeLine.error(problem);
+        }
+        throw new ConfigException(iniFile, problem + " (auth_type defaults to "
+                + Settings.defaultValue("auth_type") + ")");
+    }
+
+    /** The main config file, as given to {@link #load}. */
+    public Path path() {
+        return path;
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /** The [databases] entries other than {@code *}, in file order. */
+    public Map<String, DatabaseConfig> databases() {
+        return databases;
+    }
+
+    /** The {@code *} entry, if any. */
+    public Optional<DatabaseConfig> fallbackDatabase() {
+        return Optional.ofNullable(fallback);
+    }
+
+    /** The [users] entries, in file order. */
+    public Map<String, UserConfig> users() {
+        return users;
+    }
+
+    /** The [peers] entries as written; Sluice does not act on them yet. */
+    public Map<String, String> peers() {
+        return peers;
+    }
+
+    /** Things to log at start-up and on reload: accepted but unimplemented settings. */
+    public List<String> warnings() {
+        return warnings;
+    }
+
+    /**
+     * The entry serving database {@code name}: its own entry, else the {@code *} entry renamed
+     * to it. Never the admin console's name: that is not a server database.
+     */
+    public Optional<DatabaseConfig> database(String name) {
+        DatabaseConfig db = databases.get(name);
+        if (db != null) {
+            return Optional.of(db);
+        }
+        if (fallback == null || name.equals(DatabaseConfig.ADMIN_DATABASE)) {
+            return Optional.empty();
+        }
+        return Optional.of(fallback.withName(name));
+    }
+
+    /** The [users] entry for {@code name}, if any. */
+    public Optional<UserConfig> user(String name) {
+        return Optional.ofNullable(users.get(name));
+    }
+}

@@ -1,0 +1,38 @@
+package io.sluice.pool;
+
+import io.netty.channel.Channel;
+import io.sluice.protocol.PgReader.ErrorFields;
+
+/**
+ * What a pool needs from a client session: somewhere to send a server when one is free, and
+ * the relay callbacks of the server that serves it. Implemented by the session layer, so the
+ * pool never depends on it.
+ */
+public interface PoolClient {
+    /** The client's channel: server bytes are written here. Same event loop as the server. */
+    Channel channel();
+
+    /** A server is now linked to this client (it left the waiting list). */
+    void serverAssigned(ServerConnection server);
+
+    /** No server can be had: the client gets this error and is closed. */
+    void serverUnavailable(String sqlState, String message);
+
+    /** ReadyForQuery relayed from the linked server, with its transaction status byte. */
+    void serverReady(byte status);
+
+    /** ParameterStatus relayed from the linked server. */
+    void serverParameter(String name, String value);
+
+    /** A query Sluice ran on the client's behalf (parameter sync) finished; error is null on success. */
+    void internalQueryDone(ErrorFields error);
+
+    /** The linked server can take bytes again (backpressure released). */
+    void serverWritable();
+
+    /** The linked server connection closed under the client. */
+    void serverLost(String reason);
+
+    /** Identity for logs, e.g. {@code C-12 db/user@127.0.0.1:5544}. */
+    String logId();
+}

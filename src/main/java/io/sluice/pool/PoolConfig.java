@@ -1,0 +1,44 @@
+package io.sluice.pool;
+
+import io.sluice.auth.Secret;
+import io.sluice.config.PoolMode;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * Everything one pool needs, resolved once from the config: the settings of the database
+ * entry, the user entry and the [pgbouncer] section, in PgBouncer's order of precedence.
+ *
+ * @param serverUser the role logged into PostgreSQL (the forced user, else the client's user)
+ * @param serverSecret what to log in with: null for none (trust), else plain, md5 or SCRAM
+ * @param host a host name, or a directory path for a Unix socket
+ * @param startupParameters sent to PostgreSQL in every server StartupMessage
+ */
+public record PoolConfig(
+        String database,
+        String user,
+        String serverUser,
+        Secret serverSecret,
+        String serverDatabase,
+        String host,
+        int port,
+        Map<String, String> startupParameters,
+        PoolMode poolMode,
+        int poolSize,
+        int minPoolSize,
+        int reservePoolSize,
+        Duration reservePoolTimeout,
+        String connectQuery,
+        String resetQuery,
+        boolean resetQueryAlways,
+        Duration serverLoginRetry,
+        Duration serverConnectTimeout,
+        Duration queryWaitTimeout,
+        Duration serverIdleTimeout,
+        Duration serverLifetime) {
+
+    @Override
+    public String toString() {
+        return database + "/" + user;
+    }
+}

@@ -1,0 +1,146 @@
+package io.sluice.pool;
+
+import io.netty.channel.EventLoop;
+import io.sluice.auth.AuthFile;
+import io.sluice.auth.Secret;
+import io.sluice.config.Config;
+import io.sluice.config.DatabaseConfig;
+import io.sluice.config.PoolMode;
+import io.sluice.config.Settings;
+import io.sluice.config.UserConfig;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * All pools, created on first use from the config: one per (database, user), or one per
+ * database when the database entry forces a user. Resolves PgBouncer's precedence of
+ * settings (user entry, then database entry, then [pgbouncer]).
+ */
+public final class PoolManager {
+    private final Config config;
+    private final AuthFile authFile;
+    private final EventLoop[] loops;
+    private final Map<EventLoop, Integer> loopIndex = new IdentityHashMap<>();
+    private final ServerConnector connector;
+    private final ConcurrentHashMap<String, Pool> pools = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, AtomicInteger> dbServers = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, AtomicInteger> userServers = new ConcurrentHashMap<>();
+
+    public PoolManager(Config config, AuthFile authFile, List<EventLoop> loops, ServerConnector connector) {
+        this.config = config;
+        this.authFile = authFile;
+        this.loops = loops.toArray(new EventLoop[0]);
+        for (int i = 0; i < this.loops.length; i++) {
+            loopIndex.put(this.loops[i], i);
+        }
+        this.connector = connector;
+    }
+
+    public int loopIndex(EventLoop loop) {
+        Integer i = loopIndex.get(loop);
+        if (i == null) {
+            throw new IllegalArgumentException("not one of Sluice's event loops");
+        }
+        return i;
+    }
+
+    public Collection<Pool> pools() {
+        return pools.values();
+    }
+
+    /** Creates the pools of databases that force a user, so min_pool_size is kept from start-up. */
+    public void createForcedUserPools() {
+        for (DatabaseConfig db : config.databases().values()) {
+            if (db.user() != null) {
+                pool(db.name(), db.user());
+            }
+        }
+    }
+
+    /**
+     * The pool for a client of {@code database} logged in as {@code user}, or empty when the
+     * config has no such database (and no {@code *} fallback).
+     */
+    public Optional<Pool> pool(String database, String user) {
+        Optional<DatabaseConfig> db = config.database(database);
+        if (db.isEmpty()) {
+            return Optional.empty();
+        }
+        String serverUser = db.get().user() != null ? db.get().user() : user;
+        String key = database + '\0' + serverUser;
+        return Optional.of(pools.computeIfAbsent(key, k -> create(db.get(), serverUser)));
+    }
+
+    private Pool create(DatabaseConfig db, String user) {
+        Settings s = config.settings();
+        Optional<UserConfig> uc = config.user(user);
+        PoolMode mode = uc.map(UserConfig::poolMode).orElse(null);
+        if (mode == null) {
+            mode = db.poolMode() != null ? db.poolMode() : s.poolMode();
+        }
+        int poolSize = firstNonNull(uc.map(UserConfig::poolSize).orElse(null), db.poolSize(), s.defaultPoolSize());
+        int reserve = firstNonNull(uc.map(UserConfig::reservePoolSize).orElse(null), db.reservePoolSize(),
+                s.reservePoolSize());
+        int minPool = firstNonNull(db.minPoolSize(), s.minPoolSize());
+        int maxDb = firstNonNull(db.maxDbConnections(), s.maxDbConnections());
+        int maxUser = firstNonNull(uc.map(UserConfig::maxUserConnections).orElse(null), s.maxUserConnections());
+
+        Secret secret;
+        if (db.password() != null) {
+            secret = new Secret.Plain(db.password());
+        } else {
+            secret = authFile == null ? null : authFile.secret(user).orElse(null);
+        }
+        Map<String, String> startup = new LinkedHashMap<>();
+        putIfSet(startup, "application_name", db.applicationName());
+        putIfSet(startup, "client_encoding", db.clientEncoding());
+        putIfSet(startup, "datestyle", db.dateStyle());
+        putIfSet(startup, "timezone", db.timeZone());
+        String host = db.hosts().isEmpty() ? null : db.hosts().get(0);
+        if (host == null || host.isEmpty()) {
+            // PgBouncer's default: the Unix socket in /tmp would be libpq's; use loopback TCP.
+            host = "127.0.0.1";
+        }
+        PoolConfig pc = new PoolConfig(db.name(), user, user, secret, db.effectiveDbname(), host, db.port(),
+                startup, mode, poolSize, minPool, reserve, s.reservePoolTimeout(), db.connectQuery(),
+                s.serverResetQuery() == null ? "" : s.serverResetQuery(), s.serverResetQueryAlways(),
+                s.serverLoginRetry(), s.serverConnectTimeout(), s.queryWaitTimeout(), s.serverIdleTimeout(),
+                s.serverLifetime());
+        AtomicInteger dbCount = dbServers.computeIfAbsent(db.name(), k -> new AtomicInteger());
+        AtomicInteger userCount = userServers.computeIfAbsent(user, k -> new AtomicInteger());
+        return new Pool(pc, loops, connector, dbCount, maxDb, userCount, maxUser);
+    }
+
+    /** Every shard of every pool that lives on {@code loop}, for that loop's upkeep. */
+    public List<PoolShard> shardsOn(EventLoop loop) {
+        int i = loopIndex(loop);
+        List<PoolShard> out = new ArrayList<>();
+        for (Pool p : pools.values()) {
+            out.add(p.shard(i));
+        }
+        return out;
+    }
+
+    private static void putIfSet(Map<String, String> m, String k, String v) {
+        if (v != null && !v.isEmpty()) {
+            m.put(k, v);
+        }
+    }
+
+    @SafeVarargs
+    private static <T> T firstNonNull(T... values) {
+        for (T v : values) {
+            if (v != null) {
+                return v;
+            }
+        }
+        throw new IllegalStateException("no value");
+    }
+}

@@ -1,0 +1,326 @@
+package io.sluice.pool;
+
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoop;
+import io.sluice.config.PoolMode;
+import io.sluice.protocol.PgReader.ErrorFields;
+import io.sluice.protocol.SqlState;
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The part of a {@link Pool} that lives on one event loop: its servers by state and its
+ * waiting clients, in FIFO order. Touched only from its loop, so it needs no locks; other
+ * loops reach it through {@code loop().execute}.
+ *
+ * <p>A server's state is the list it is in, and {@link #move} is the one method that changes
+ * both.
+ */
+public final class PoolShard {
+    private static final Logger log = LoggerFactory.getLogger(PoolShard.class);
+
+    private final Pool pool;
+    private final int index;
+    private final EventLoop loop;
+    private final ServerConnector connector;
+
+    private final Set<ServerConnection> login = new LinkedHashSet<>();
+    /** Idle servers, most recently used last: taken LIFO so warm connections stay warm. */
+    private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
+    private final Set<ServerConnection> active = new LinkedHashSet<>();
+    private final Set<ServerConnection> reset = new LinkedHashSet<>();
+    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+
+    /** Read by other loops to route freed slots and donations; written only here. */
+    volatile int waitingCount;
+    volatile long oldestWaitNanos;
+    volatile int idleCount;
+
+    /** A client in the waiting list and since when it waits. */
+    private record Waiter(PoolClient client, long sinceNanos) {
+    }
+
+    PoolShard(Pool pool, int index, EventLoop loop, ServerConnector connector) {
+        this.pool = pool;
+        this.index = index;
+        this.loop = loop;
+        this.connector = connector;
+    }
+
+    public Pool pool() {
+        return pool;
+    }
+
+    public EventLoop loop() {
+        return loop;
+    }
+
+    public int loginCount() {
+        return login.size();
+    }
+
+    public int idleCount() {
+        return idle.size();
+    }
+
+    public int activeCount() {
+        return active.size();
+    }
+
+    public int resetCount() {
+        return reset.size();
+    }
+
+    public int waitingCount() {
+        return waiters.size();
+    }
+
+    /** The one place a server's state changes, with the list it sits in. */
+    void move(ServerConnection s, ServerState to) {
+        switch (s.state) {
+            case LOGIN -> login.remove(s);
+            case IDLE -> idle.remove(s);
+            case ACTIVE -> active.remove(s);
+            case RESET -> reset.remove(s);
+            case CLOSED -> throw new IllegalStateException(s.logId() + " is closed");
+        }
+        switch (to) {
+            case LOGIN -> login.add(s);
+            case IDLE -> idle.addLast(s);
+            case ACTIVE -> active.add(s);
+            case RESET -> reset.add(s);
+            case CLOSED -> { }
+        }
+        s.state = to;
+        s.stateSinceNanos = System.nanoTime();
+        idleCount = idle.size();
+    }
+
+    // ---- clients ----
+
+    /**
+     * Gives {@code client} a server now, or queues it. If the pool's last login failed within
+     * server_login_retry and no server is up, the client gets that error at once.
+     */
+    public void acquire(PoolClient client) {
+        assert loop.inEventLoop();
+        ServerConnection s = idle.peekLast();
+        if (s != null) {
+            assign(s, client);
+            return;
+        }
+        Pool.FailedLogin failure = pool.lastLoginFailure();
+        if (failure != null && pool.serverCount() == 0
+                && System.nanoTime() - failure.atNanos() < pool.config().serverLoginRetry().toNanos()) {
+            client.serverUnavailable(SqlState.PROTOCOL_VIOLATION,
+                    "server login has been failing, cached error: " + failure.error().message()
+                            + " (server_login_retry)");
+            return;
+        }
+        waiters.addLast(new Waiter(client, System.nanoTime()));
+        waitersChanged(1);
+        openForWaiters();
+        if (waiters.size() > login.size()) {
+            pool.requestDonation(this);
+        }
+    }
+
+    /** A client stopped waiting (it disconnected). */
+    public void cancelWait(PoolClient client) {
+        for (Iterator<Waiter> it = waiters.iterator(); it.hasNext();) {
+            if (it.next().client() == client) {
+                it.remove();
+                waitersChanged(-1);
+                return;
+            }
+        }
+    }
+
+    /**
+     * The client is done with its server. A server with a reply outstanding is closed: its
+     * bytes can't be told apart from the next client's. One inside a transaction is rolled
+     * back; then the reset query runs (session mode, or server_reset_query_always).
+     */
+    public void release(ServerConnection s) {
+        assert loop.inEventLoop();
+        s.unlink();
+        if (s.state != ServerState.ACTIVE) {
+            return;
+        }
+        if (s.owesReply()) {
+            s.close("client disconnect while server was not ready");
+            return;
+        }
+        PoolConfig cfg = pool.config();
+        boolean runReset = !cfg.resetQuery().isEmpty()
+                && (cfg.poolMode() == PoolMode.SESSION || cfg.resetQueryAlways());
+        if (s.isInTransaction()) {
+            move(s, ServerState.RESET);
+            if (runReset) {
+                s.runInternal("ROLLBACK", cfg.resetQuery());
+            } else {
+                s.runInternal("ROLLBACK");
+            }
+        } else if (runReset) {
+            move(s, ServerState.RESET);
+            s.runInternal(cfg.resetQuery());
+        } else {
+            serverFree(s);
+        }
+    }
+
+    private void assign(ServerConnection s, PoolClient client) {
+        move(s, ServerState.ACTIVE);
+        s.link(client);
+        client.serverAssigned(s);
+    }
+
+    // ---- servers ----
+
+    void loginDone(ServerConnection s) {
+        pool.loginSucceeded();
+        pool.rememberWelcome(s.parameters());
+        log.info("{} login ok (pid {})", s.logId(), s.processId());
+        serverFree(s);
+    }
+
+    void resetDone(ServerConnection s) {
+        serverFree(s);
+    }
+
+    /** A clean server: to the first waiter here, else closed if wanted on another loop, else idle. */
+    private void serverFree(ServerConnection s) {
+        Waiter w = waiters.pollFirst();
+        if (w != null) {
+            waitersChanged(-1);
+            assign(s, w.client());
+            return;
+        }
+        if (pool.waiting.get() > 0 && pool.serverCount() >= pool.config().poolSize()) {
+            move(s, ServerState.IDLE);
+            s.close("handed to another event loop's waiting client");
+            return;
+        }
+        move(s, ServerState.IDLE);
+    }
+
+    void serverClosed(ServerConnection s, String reason) {
+        ServerState was = s.state;
+        if (was == ServerState.CLOSED) {
+            return;
+        }
+        move(s, ServerState.CLOSED);
+        log.info("{} closed: {}", s.logId(), reason);
+        if (was == ServerState.LOGIN) {
+            ErrorFields err = s.loginError();
+            if (err == null) {
+                err = new ErrorFields("FATAL", SqlState.CONNECTION_FAILURE, reason, null, null);
+            }
+            pool.loginFailed(err);
+            failWaiters(err);
+        }
+        pool.releaseSlot();
+    }
+
+    /** Every client waiting here gets the server's own login error, as PgBouncer does. */
+    private void failWaiters(ErrorFields err) {
+        // Only as many waiters as are not covered by logins still in progress.
+        while (waiters.size() > login.size()) {
+            Waiter w = waiters.pollLast();
+            waitersChanged(-1);
+            String state = err.sqlState() != null ? err.sqlState() : SqlState.CONNECTION_FAILURE;
+            w.client().serverUnavailable(state, err.message());
+        }
+    }
+
+    /** Opens servers while waiters outnumber logins in progress and the limits allow. */
+    void openForWaiters() {
+        while (waiters.size() > login.size()) {
+            Waiter head = waiters.peekFirst();
+            boolean reserve = System.nanoTime() - head.sinceNanos()
+                    >= pool.config().reservePoolTimeout().toNanos() && pool.config().reservePoolSize() > 0;
+            if (!pool.tryReserve(reserve)) {
+                return;
+            }
+            open();
+        }
+    }
+
+    /** Closes one idle server so that a loop with waiting clients can open one. */
+    void donateIdle() {
+        ServerConnection s = idle.peekFirst();
+        if (s != null && waiters.isEmpty()) {
+            s.close("handed to another event loop's waiting client");
+        }
+    }
+
+    private void open() {
+        ServerConnection s = new ServerConnection(this);
+        s.state = ServerState.LOGIN;
+        login.add(s);
+        ChannelFuture f = connector.connect(loop, pool.config(), s);
+        f.addListener(done -> {
+            if (!done.isSuccess()) {
+                String why = "could not connect to server " + pool.config().host() + ":" + pool.config().port()
+                        + ": " + done.cause().getMessage();
+                log.warn("{} {}", pool, why);
+                if (s.state == ServerState.LOGIN) {
+                    serverClosedBeforeActive(s, why);
+                }
+            }
+        });
+    }
+
+    /** A connect that failed never reaches channelInactive. */
+    private void serverClosedBeforeActive(ServerConnection s, String why) {
+        move(s, ServerState.CLOSED);
+        ErrorFields err = new ErrorFields("FATAL", SqlState.CONNECTION_FAILURE, why, null, null);
+        pool.loginFailed(err);
+        failWaiters(err);
+        pool.releaseSlot();
+    }
+
+    /** Once a second: reserve pool, min_pool_size, waiting timeouts, idle and lifetime closes. */
+    public void upkeep() {
+        long now = System.nanoTime();
+        PoolConfig cfg = pool.config();
+        if (!waiters.isEmpty()) {
+            openForWaiters();
+            long timeout = cfg.queryWaitTimeout().toNanos();
+            while (timeout > 0 && !waiters.isEmpty() && now - waiters.peekFirst().sinceNanos() > timeout) {
+                Waiter w = waiters.pollFirst();
+                waitersChanged(-1);
+                w.client().serverUnavailable(SqlState.PROTOCOL_VIOLATION, "query_wait_timeout");
+            }
+        }
+        long idleTimeout = cfg.serverIdleTimeout().toNanos();
+        long lifetime = cfg.serverLifetime().toNanos();
+        for (ServerConnection s : idle.toArray(new ServerConnection[0])) {
+            if (pool.serverCount() <= cfg.minPoolSize()) {
+                break;
+            }
+            if (idleTimeout > 0 && now - s.stateSinceNanos > idleTimeout) {
+                s.close("server idle timeout");
+            } else if (lifetime > 0 && now - s.createdNanos > lifetime) {
+                s.close("server lifetime over");
+            }
+        }
+        // min_pool_size is kept by the pool's first shard, so loops don't race to fill it.
+        if (index == 0 && pool.lastLoginFailure() == null) {
+            while (pool.serverCount() < cfg.minPoolSize() && pool.tryReserve(false)) {
+                open();
+            }
+        }
+    }
+
+    private void waitersChanged(int delta) {
+        pool.waiting.addAndGet(delta);
+        waitingCount = waiters.size();
+        Waiter head = waiters.peekFirst();
+        oldestWaitNanos = head == null ? 0 : head.sinceNanos();
+    }
+}

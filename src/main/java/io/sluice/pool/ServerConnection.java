@@ -1,0 +1,385 @@
+package io.sluice.pool;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.sluice.protocol.BackendCodes;
+import io.sluice.protocol.MessageScanner;
+import io.sluice.protocol.PgReader;
+import io.sluice.protocol.PgReader.ErrorFields;
+import io.sluice.protocol.PgWriter;
+import io.sluice.protocol.ProtocolException;
+import io.sluice.protocol.TransactionState;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connection to PostgreSQL: its login, its relay of server bytes to the linked client,
+ * and the queries Sluice runs on it (connect_query, parameter sync, reset).
+ *
+ * <p>Only ReadyForQuery, ParameterStatus and, outside the relay, ErrorResponse are decoded;
+ * everything else passes to the client as bytes. Its state is changed only by
+ * {@link PoolShard#move}, which keeps the shard's lists in step.
+ */
+public final class ServerConnection extends ChannelInboundHandlerAdapter implements MessageScanner.Sink {
+    private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
+    private static final AtomicLong IDS = new AtomicLong();
+    /** Server messages Sluice assembles (errors, auth, parameters) are small; larger is corrupt. */
+    private static final int MAX_COLLECT = 1 << 20;
+
+    private final long id = IDS.incrementAndGet();
+    private final PoolShard shard;
+    private final ServerLogin login;
+    final long createdNanos = System.nanoTime();
+    long stateSinceNanos = createdNanos;
+
+    ServerState state = ServerState.LOGIN;
+    private Channel channel;
+    private MessageScanner scanner;
+    private PoolClient client;
+    private final Map<String, String> parameters = new HashMap<>();
+    private int processId;
+    private int secretKey;
+    private TransactionState tx = TransactionState.IDLE;
+    /** ReadyForQuery messages the server owes the client: requests sent, not yet answered. */
+    private int pendingReady;
+    /** ReadyForQuery messages owed to Sluice's own queries; while > 0 replies are not relayed. */
+    private int internalPending;
+    private ErrorFields internalError;
+    private boolean wroteToClient;
+    private String closeReason;
+
+    ServerConnection(PoolShard shard) {
+        this.shard = shard;
+        this.login = new ServerLogin(shard.pool().config(), shard.pool());
+    }
+
+    public long id() {
+        return id;
+    }
+
+    public ServerState state() {
+        return state;
+    }
+
+    public Channel channel() {
+        return channel;
+    }
+
+    public PoolShard shard() {
+        return shard;
+    }
+
+    public Map<String, String> parameters() {
+        return parameters;
+    }
+
+    public int processId() {
+        return processId;
+    }
+
+    public int secretKey() {
+        return secretKey;
+    }
+
+    /** True when the server is at rest: no transaction, no reply owed, no partial message. */
+    public boolean isClean() {
+        return tx == TransactionState.IDLE && pendingReady == 0 && internalPending == 0
+                && (scanner == null || scanner.atBoundary());
+    }
+
+    boolean isInTransaction() {
+        return tx != TransactionState.IDLE;
+    }
+
+    boolean owesReply() {
+        return pendingReady > 0 || internalPending > 0 || (scanner != null && !scanner.atBoundary());
+    }
+
+    public String logId() {
+        return "S-" + id + " " + shard.pool().config() + "@" + (channel == null ? "?" : channel.remoteAddress());
+    }
+
+    // ---- used by the client's relay, on this loop ----
+
+    /** The client sent a request that the server answers with ReadyForQuery. */
+    public void expectReady() {
+        pendingReady++;
+    }
+
+    /** Relays client bytes; {@code run} is owned by the write, even if it fails. */
+    public void write(ByteBuf run) {
+        channel.write(run, channel.voidPromise());
+    }
+
+    public void flush() {
+        channel.flush();
+    }
+
+    /** Runs Sluice's own simple queries; their replies are consumed, not relayed. */
+    public void runInternal(String... queries) {
+        ByteBuf out = channel.alloc().buffer();
+        for (String q : queries) {
+            PgWriter.query(out, q);
+        }
+        internalPending += queries.length;
+        internalError = null;
+        channel.writeAndFlush(out, channel.voidPromise());
+    }
+
+    void link(PoolClient c) {
+        this.client = c;
+    }
+
+    void unlink() {
+        this.client = null;
+        channel.config().setAutoRead(true);
+    }
+
+    /** Closes the connection; the shard hears of it in channelInactive. */
+    public void close(String reason) {
+        if (closeReason == null) {
+            closeReason = reason;
+        }
+        if (channel != null && channel.isOpen()) {
+            if (channel.isActive() && state != ServerState.LOGIN) {
+                ByteBuf out = channel.alloc().buffer(5);
+                PgWriter.terminate(out);
+                channel.writeAndFlush(out).addListener(f -> channel.close());
+            } else {
+                channel.close();
+            }
+        }
+    }
+
+    // ---- Netty ----
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        channel = ctx.channel();
+        scanner = new MessageScanner(ctx.alloc(), Integer.MAX_VALUE, MAX_COLLECT);
+        ByteBuf out = ctx.alloc().buffer();
+        PgWriter.startup(out, login.startupParameters());
+        ctx.writeAndFlush(out, ctx.voidPromise());
+        if (log.isDebugEnabled()) {
+            log.debug("{} connected, logging in", logId());
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        scanner.scan((ByteBuf) msg, this);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (wroteToClient && client != null) {
+            wroteToClient = false;
+            Channel c = client.channel();
+            c.flush();
+            if (!c.isWritable()) {
+                // Backpressure: the client reads slower than the server sends. Resumed by the
+                // client's channelWritabilityChanged.
+                channel.config().setAutoRead(false);
+            }
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (channel.isWritable() && client != null) {
+            client.serverWritable();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (scanner != null) {
+            scanner.release();
+        }
+        String reason = closeReason != null ? closeReason : "server closed the connection";
+        PoolClient c = client;
+        client = null;
+        shard.serverClosed(this, reason);
+        if (c != null) {
+            c.serverLost(reason);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        String why = cause instanceof ProtocolException ? "protocol error: " + cause.getMessage()
+                : "I/O error: " + cause.getMessage();
+        log.warn("{} closing: {}", logId(), why);
+        if (state == ServerState.LOGIN && !login.failed()) {
+            login.fail(why);
+        }
+        close(why);
+    }
+
+    // ---- MessageScanner.Sink ----
+
+    @Override
+    public int classify(byte type, int bodyLength) {
+        if (state == ServerState.ACTIVE && internalPending == 0) {
+            switch (type) {
+                case BackendCodes.READY_FOR_QUERY:
+                case BackendCodes.PARAMETER_STATUS:
+                    return MessageScanner.INSPECT;
+                default:
+                    return MessageScanner.PASS;
+            }
+        }
+        return MessageScanner.CONSUME;
+    }
+
+    @Override
+    public void forward(ByteBuf run) {
+        PoolClient c = client;
+        if (c == null) {
+            run.release();
+            return;
+        }
+        c.channel().write(run, c.channel().voidPromise());
+        wroteToClient = true;
+    }
+
+    @Override
+    public boolean onMessage(byte type, ByteBuf body) {
+        if (state == ServerState.LOGIN && !login.done()) {
+            return onLoginMessage(type, body);
+        }
+        switch (type) {
+            case BackendCodes.READY_FOR_QUERY:
+                return onReady(body.getByte(body.readerIndex()));
+            case BackendCodes.PARAMETER_STATUS: {
+                String name = PgReader.cstring(body);
+                String value = PgReader.cstring(body);
+                parameters.put(name, value);
+                if (client != null && internalPending == 0) {
+                    client.serverParameter(name, value);
+                }
+                return true;
+            }
+            case BackendCodes.ERROR_RESPONSE: {
+                ErrorFields e = PgReader.errorFields(body);
+                if (internalPending > 0 && internalError == null) {
+                    internalError = e;
+                }
+                if ("FATAL".equals(e.severity()) || "PANIC".equals(e.severity())) {
+                    close("server error: " + e);
+                } else if (internalPending == 0) {
+                    log.warn("{} unexpected error while idle: {}", logId(), e);
+                }
+                return true;
+            }
+            default:
+                return true;
+        }
+    }
+
+    private boolean onReady(byte status) {
+        tx = TransactionState.of(status);
+        if (internalPending > 0) {
+            if (--internalPending > 0) {
+                return true;
+            }
+            ErrorFields err = internalError;
+            internalError = null;
+            if (state == ServerState.LOGIN) {
+                if (err != null) {
+                    login.fail(err);
+                    close("connect_query failed: " + err);
+                    return false;
+                }
+                shard.loginDone(this);
+            } else if (state == ServerState.RESET) {
+                if (err != null) {
+                    close("reset query failed: " + err);
+                    return false;
+                }
+                shard.resetDone(this);
+            } else if (client != null) {
+                client.internalQueryDone(err);
+            }
+            return true;
+        }
+        if (pendingReady > 0) {
+            pendingReady--;
+        }
+        if (client != null) {
+            client.serverReady(status);
+        }
+        return true;
+    }
+
+    private boolean onLoginMessage(byte type, ByteBuf body) {
+        switch (type) {
+            case BackendCodes.AUTHENTICATION: {
+                ByteBuf reply = channel.alloc().buffer();
+                try {
+                    login.onAuthRequest(body, reply);
+                } catch (RuntimeException e) {
+                    reply.release();
+                    if (!login.failed()) {
+                        login.fail(e.getMessage());
+                    }
+                    close("server login failed: " + login.error());
+                    return false;
+                }
+                if (reply.isReadable()) {
+                    channel.writeAndFlush(reply, channel.voidPromise());
+                } else {
+                    reply.release();
+                }
+                return true;
+            }
+            case BackendCodes.PARAMETER_STATUS:
+                parameters.put(PgReader.cstring(body), PgReader.cstring(body));
+                return true;
+            case BackendCodes.BACKEND_KEY_DATA:
+                processId = body.readInt();
+                secretKey = body.readInt();
+                return true;
+            case BackendCodes.ERROR_RESPONSE: {
+                ErrorFields e = PgReader.errorFields(body);
+                login.fail(e);
+                log.warn("{} login failed: {}", logId(), e);
+                close("server login failed: " + e.message());
+                return false;
+            }
+            case BackendCodes.READY_FOR_QUERY: {
+                tx = TransactionState.of(body.getByte(body.readerIndex()));
+                login.finish();
+                String connectQuery = shard.pool().config().connectQuery();
+                if (connectQuery != null && !connectQuery.isEmpty()) {
+                    runInternal(connectQuery);
+                } else {
+                    shard.loginDone(this);
+                }
+                return true;
+            }
+            default:
+                // NoticeResponse, NegotiateProtocolVersion: nothing to act on.
+                if (log.isTraceEnabled()) {
+                    log.trace("{} <=BE '{}' during login: {}", logId(), (char) type,
+                            body.toString(StandardCharsets.UTF_8));
+                }
+                return true;
+        }
+    }
+
+    /** The error that made the login fail, for the clients that waited on it. */
+    ErrorFields loginError() {
+        return login.error();
+    }
+
+    String closeReason() {
+        return closeReason;
+    }
+}

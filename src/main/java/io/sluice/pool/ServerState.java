@@ -1,0 +1,15 @@
+package io.sluice.pool;
+
+/** Where a server connection is in its life; each state is one list (or count) of its shard. */
+public enum ServerState {
+    /** Connecting and logging in (SHOW SERVERS "new"; sv_login). */
+    LOGIN,
+    /** Logged in, clean, in the idle list (sv_idle). */
+    IDLE,
+    /** Linked to a client (sv_active). */
+    ACTIVE,
+    /** Running the reset query or a rollback before going idle again (sv_tested). */
+    RESET,
+    /** Gone; in no list. */
+    CLOSED
+}

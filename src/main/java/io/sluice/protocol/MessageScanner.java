@@ -1,0 +1,259 @@
+package io.sluice.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+/**
+ * Finds typed-message boundaries in one direction of a stream without copying it.
+ *
+ * <p>This is the relay's frame scanner. Each message header is shown to a {@link Sink}, which
+ * says whether the message is passed on untouched, passed on and also shown whole
+ * ({@link #INSPECT}: ReadyForQuery, ParameterStatus...), or kept from the peer and shown whole
+ * ({@link #CONSUME}: Terminate, password messages). Runs of passed messages leave as one
+ * retained slice of the input (or the input buffer itself when all of it passes), so a batch
+ * of 100 DataRows is one write. Bodies of passed messages are never buffered: a 500 MB result
+ * streams through in whatever pieces the socket delivers. Only inspected and consumed
+ * messages are assembled, and only up to {@code maxCollect} bytes, checked against the length
+ * field before anything is allocated.
+ *
+ * <p>Not thread-safe: one per connection direction, used from its event loop.
+ */
+public final class MessageScanner {
+    public static final int PASS = 0;
+    public static final int INSPECT = 1;
+    public static final int CONSUME = 2;
+
+    /** What the scanner reports to: the session or server connection that owns it. */
+    public interface Sink {
+        /**
+         * Decides what happens to a message, from its type and body length (excluding the
+         * 4-byte length field). Called once per message, in stream order.
+         */
+        int classify(byte type, int bodyLength);
+
+        /**
+         * A whole inspected or consumed message. {@code body} is valid only during the call;
+         * retain it to keep it. For an inspected message, the bytes up to and including it
+         * have already been {@link #forward}ed. Return false to stop scanning: the rest of the
+         * input is dropped (the connection is going away).
+         */
+        boolean onMessage(byte type, ByteBuf body);
+
+        /** Bytes to pass on. The sink owns {@code run} and must write or release it. */
+        void forward(ByteBuf run);
+    }
+
+    private static final int HEADER = 0;
+    private static final int BODY_PASS = 1;
+    private static final int BODY_COLLECT = 2;
+
+    private final int maxLength;
+    private final int maxCollect;
+    private final ByteBufAllocator alloc;
+
+    private int state = HEADER;
+    /** Header bytes seen so far when a header is split across reads (0..4). */
+    private int headerSeen;
+    private byte type;
+    private int length;
+    private int remaining;
+    private int action;
+    /** Assembles a collected body split across reads; null otherwise. */
+    private ByteBuf pending;
+
+    /**
+     * @param maxLength largest message length field accepted (max_packet_size)
+     * @param maxCollect largest body that may be assembled for an inspected or consumed message
+     */
+    public MessageScanner(ByteBufAllocator alloc, int maxLength, int maxCollect) {
+        this.alloc = alloc;
+        this.maxLength = maxLength;
+        this.maxCollect = maxCollect;
+    }
+
+    /** True when the stream is at a message boundary (nothing partial held or in flight). */
+    public boolean atBoundary() {
+        return state == HEADER && headerSeen == 0;
+    }
+
+    /** Releases a partly assembled body. Call when the connection closes. */
+    public void release() {
+        if (pending != null) {
+            pending.release();
+            pending = null;
+        }
+    }
+
+    /**
+     * Scans {@code in}, which this method owns from here on: every byte ends in a forward or
+     * a release, on every path, exceptions included.
+     */
+    public void scan(ByteBuf in, Sink sink) {
+        boolean handedOver = false;
+        try {
+            handedOver = scan0(in, sink);
+        } finally {
+            if (!handedOver) {
+                in.release();
+            }
+        }
+    }
+
+    /** Returns true when {@code in} itself was forwarded (ownership passed on). */
+    private boolean scan0(ByteBuf in, Sink sink) {
+        final int first = in.readerIndex();
+        // The tail of a consumed message that began in an earlier read is not passed on.
+        int runStart = state == BODY_COLLECT && action == CONSUME ? -1 : first;
+        while (in.isReadable()) {
+            switch (state) {
+                case HEADER: {
+                    int headerStart = in.readerIndex();
+                    boolean split = headerSeen > 0 || in.readableBytes() < 5;
+                    if (!split) {
+                        type = in.readByte();
+                        length = in.readInt();
+                    } else if (!readSplitHeader(in)) {
+                        // A header tail at the end of this read: hold it back, pass the rest.
+                        return flush(in, sink, runStart, headerStart, first);
+                    }
+                    if (length < 4) {
+                        throw new ProtocolException("invalid message length " + length);
+                    }
+                    if (length > maxLength) {
+                        throw new ProtocolException("message length " + length + " exceeds max_packet_size");
+                    }
+                    remaining = length - 4;
+                    action = sink.classify(type, remaining);
+                    if (action != PASS && remaining > maxCollect) {
+                        throw new ProtocolException("message '" + (char) type + "' too long: " + length);
+                    }
+                    if (split) {
+                        // The header began in an earlier read and was held back; whatever of it
+                        // lies in this read sits at the start, before any run.
+                        boolean flushed = flush(in, sink, runStart, headerStart, first);
+                        assert !flushed;
+                        runStart = action == CONSUME ? -1 : in.readerIndex();
+                        if (action != CONSUME) {
+                            sink.forward(header());
+                        }
+                    } else if (action == CONSUME) {
+                        boolean flushed = flush(in, sink, runStart, headerStart, first);
+                        assert !flushed;
+                        runStart = -1;
+                    }
+                    if (action == PASS) {
+                        state = remaining == 0 ? HEADER : BODY_PASS;
+                    } else {
+                        state = BODY_COLLECT;
+                        if (remaining == 0) {
+                            if (!complete(in, sink, in.readerIndex(), 0, runStart, first)) {
+                                return false;
+                            }
+                            runStart = in.readerIndex();
+                        }
+                    }
+                    break;
+                }
+                case BODY_PASS: {
+                    int n = Math.min(remaining, in.readableBytes());
+                    in.skipBytes(n);
+                    remaining -= n;
+                    if (remaining == 0) {
+                        state = HEADER;
+                    }
+                    break;
+                }
+                default: {
+                    int n = Math.min(remaining, in.readableBytes());
+                    int bodyStart = in.readerIndex();
+                    if (pending == null && n == remaining) {
+                        in.skipBytes(n);
+                        remaining = 0;
+                        if (!complete(in, sink, bodyStart, n, runStart, first)) {
+                            return false;
+                        }
+                    } else {
+                        if (pending == null) {
+                            pending = alloc.buffer(remaining);
+                        }
+                        pending.writeBytes(in, n);
+                        remaining -= n;
+                        if (remaining == 0) {
+                            ByteBuf body = pending;
+                            pending = null;
+                            try {
+                                if (!complete(in, sink, body, runStart, first)) {
+                                    return false;
+                                }
+                            } finally {
+                                body.release();
+                            }
+                        }
+                    }
+                    if (remaining == 0) {
+                        runStart = in.readerIndex();
+                    }
+                    break;
+                }
+            }
+        }
+        if (runStart < 0) {
+            return false;
+        }
+        return flush(in, sink, runStart, in.readerIndex(), first);
+    }
+
+    private boolean complete(ByteBuf in, Sink sink, int bodyStart, int bodyLength, int runStart, int first) {
+        return complete(in, sink, in.slice(bodyStart, bodyLength), runStart, first);
+    }
+
+    private boolean complete(ByteBuf in, Sink sink, ByteBuf body, int runStart, int first) {
+        state = HEADER;
+        if (action == INSPECT && runStart >= 0) {
+            // The peer gets the bytes before the sink reacts (a release at ReadyForQuery must
+            // come after the client has its reply queued).
+            if (in.readerIndex() > runStart) {
+                sink.forward(in.retainedSlice(runStart, in.readerIndex() - runStart));
+            }
+        }
+        return sink.onMessage(type, body);
+    }
+
+    /** Forwards [start, end) of {@code in}; returns true when that was all of it, handed over whole. */
+    private static boolean flush(ByteBuf in, Sink sink, int start, int end, int first) {
+        if (start < 0 || end <= start) {
+            return false;
+        }
+        if (start == first && end == in.writerIndex() && in.readerIndex() == end) {
+            in.readerIndex(first);
+            sink.forward(in);
+            return true;
+        }
+        sink.forward(in.retainedSlice(start, end - start));
+        return false;
+    }
+
+    /** Accumulates a header split across reads; true when all 5 bytes are in. */
+    private boolean readSplitHeader(ByteBuf in) {
+        while (headerSeen < 5 && in.isReadable()) {
+            byte b = in.readByte();
+            if (headerSeen == 0) {
+                type = b;
+                length = 0;
+            } else {
+                length = (length << 8) | (b & 0xff);
+            }
+            headerSeen++;
+        }
+        if (headerSeen < 5) {
+            return false;
+        }
+        headerSeen = 0;
+        return true;
+    }
+
+    /** A split header that is passed on has to be re-made: its first bytes were held back. */
+    private ByteBuf header() {
+        return alloc.buffer(5).writeByte(type).writeInt(length);
+    }
+}

@@ -1,0 +1,69 @@
+package io.sluice.protocol;
+
+import io.netty.buffer.ByteBuf;
+import java.nio.charset.StandardCharsets;
+
+/** Reads fields out of message bodies that Sluice has to decode (errors, parameters, auth). */
+public final class PgReader {
+    private PgReader() {
+    }
+
+    /** Reads a NUL-terminated string at the reader index and moves past it. */
+    public static String cstring(ByteBuf body) {
+        int end = body.indexOf(body.readerIndex(), body.writerIndex(), (byte) 0);
+        if (end < 0) {
+            throw new ProtocolException("missing string terminator");
+        }
+        String s = body.toString(body.readerIndex(), end - body.readerIndex(), StandardCharsets.UTF_8);
+        body.readerIndex(end + 1);
+        return s;
+    }
+
+    /** The fields of an ErrorResponse or NoticeResponse body. */
+    public record ErrorFields(String severity, String sqlState, String message, String detail, String hint) {
+        @Override
+        public String toString() {
+            return severity + " " + sqlState + " " + message;
+        }
+    }
+
+    public static ErrorFields errorFields(ByteBuf body) {
+        ByteBuf b = body.duplicate();
+        String severity = null;
+        String code = null;
+        String message = null;
+        String detail = null;
+        String hint = null;
+        String localized = null;
+        while (b.isReadable()) {
+            byte field = b.readByte();
+            if (field == 0) {
+                break;
+            }
+            String value = cstring(b);
+            switch (field) {
+                case 'V':
+                    severity = value;
+                    break;
+                case 'S':
+                    localized = value;
+                    break;
+                case 'C':
+                    code = value;
+                    break;
+                case 'M':
+                    message = value;
+                    break;
+                case 'D':
+                    detail = value;
+                    break;
+                case 'H':
+                    hint = value;
+                    break;
+                default:
+                    break;
+            }
+        }
+        return new ErrorFields(severity != null ? severity : localized, code, message, detail, hint);
+    }
+}

@@ -1,0 +1,16 @@
+package io.sluice.protocol;
+
+/** SQLSTATE codes that Sluice itself reports to clients. */
+public final class SqlState {
+    /** PgBouncer reports every pooler-made error as protocol_violation; clients rely on it. */
+    public static final String PROTOCOL_VIOLATION = "08P01";
+    public static final String INVALID_PASSWORD = "28P01";
+    public static final String INVALID_AUTHORIZATION = "28000";
+    public static final String FEATURE_NOT_SUPPORTED = "0A000";
+    public static final String TOO_MANY_CONNECTIONS = "53300";
+    public static final String CONNECTION_FAILURE = "08006";
+    public static final String ADMIN_SHUTDOWN = "57P01";
+
+    private SqlState() {
+    }
+}

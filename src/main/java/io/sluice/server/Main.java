@@ -1,0 +1,91 @@
+package io.sluice.server;
+
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.FileAppender;
+import io.sluice.config.ConfigException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** Command line entry point: {@code sluice [-v] pgbouncer.ini}. */
+@Command(name = "sluice", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "PostgreSQL connection pooler, drop-in for PgBouncer: reads pgbouncer.ini and userlist.txt.")
+public final class Main implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "CONFIG", description = "pgbouncer.ini style configuration file")
+    private Path config;
+
+    @Option(names = {"-v", "--verbose"}, description = "more logging (-v debug, -vv trace)")
+    private boolean[] verbose = new boolean[0];
+
+    public static void main(String[] args) {
+        int rc = new CommandLine(new Main()).execute(args);
+        if (rc != 0) {
+            System.exit(rc);
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        LoggerContext logging = (LoggerContext) LoggerFactory.getILoggerFactory();
+        if (verbose.length > 0) {
+            logging.getLogger("io.sluice").setLevel(verbose.length > 1
+                    ? ch.qos.logback.classic.Level.TRACE : ch.qos.logback.classic.Level.DEBUG);
+        }
+        Logger log = LoggerFactory.getLogger(Main.class);
+        Sluice sluice;
+        try {
+            sluice = Sluice.start(config);
+        } catch (ConfigException e) {
+            System.err.println("sluice: configuration error: " + e.getMessage());
+            return 2;
+        }
+        if (sluice.config().settings().logfile() != null) {
+            addFileLog(logging, sluice.config().settings().logfile());
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log.info("shutting down");
+            sluice.close();
+            stopped.countDown();
+        }, "sluice-shutdown"));
+        log.info("Sluice {} started", Version.version());
+        stopped.await();
+        return 0;
+    }
+
+    private static void addFileLog(LoggerContext logging, Path file) {
+        PatternLayoutEncoder enc = new PatternLayoutEncoder();
+        enc.setContext(logging);
+        enc.setPattern("%d{yyyy-MM-dd HH:mm:ss.SSS z} [%thread] %-5level %logger{0} %msg%n");
+        enc.start();
+        FileAppender<ILoggingEvent> app = new FileAppender<>();
+        app.setContext(logging);
+        app.setName("logfile");
+        app.setFile(file.toString());
+        app.setAppend(true);
+        app.setEncoder(enc);
+        app.start();
+        logging.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).addAppender(app);
+    }
+
+    /** Version from the jar manifest, or "dev" when run from classes. */
+    static final class Version implements CommandLine.IVersionProvider {
+        static String version() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return v == null ? "dev" : v;
+        }
+
+        @Override
+        public String[] getVersion() {
+            return new String[] {"sluice " + version()};
+        }
+    }
+}

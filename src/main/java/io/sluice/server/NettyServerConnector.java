@@ -1,0 +1,69 @@
+package io.sluice.server;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.sluice.pool.PoolConfig;
+import io.sluice.pool.ServerConnection;
+import io.sluice.pool.ServerConnector;
+import io.sluice.protocol.PgWriter;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+
+/** Opens server connections (and cancel connections) with the chosen transport. */
+final class NettyServerConnector implements ServerConnector {
+    private final Transport transport;
+
+    NettyServerConnector(Transport transport) {
+        this.transport = transport;
+    }
+
+    @Override
+    public ChannelFuture connect(EventLoop loop, PoolConfig config, ServerConnection handler) {
+        return bootstrap(loop, config).handler(handler).connect(address(config));
+    }
+
+    @Override
+    public void cancel(ServerConnection server) {
+        PoolConfig config = server.shard().pool().config();
+        int pid = server.processId();
+        int key = server.secretKey();
+        bootstrap(server.channel().eventLoop(), config)
+                .handler(new ChannelInboundHandlerAdapter())
+                .connect(address(config))
+                .addListener((ChannelFutureListener) f -> {
+                    if (!f.isSuccess()) {
+                        return;
+                    }
+                    Channel ch = f.channel();
+                    ByteBuf out = ch.alloc().buffer(16);
+                    PgWriter.cancelRequest(out, pid, key);
+                    // PostgreSQL closes a cancel connection itself; close our side once written.
+                    ch.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+                });
+    }
+
+    private Bootstrap bootstrap(EventLoop loop, PoolConfig config) {
+        boolean unix = config.host().startsWith("/");
+        Bootstrap b = new Bootstrap().group(loop)
+                .channel(unix ? transport.domainChannel() : transport.socketChannel())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
+                        Math.max(1, config.serverConnectTimeout().toMillis())));
+        if (!unix) {
+            b.option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.SO_KEEPALIVE, true);
+        }
+        return b;
+    }
+
+    private SocketAddress address(PoolConfig config) {
+        if (config.host().startsWith("/")) {
+            return transport.unixAddress(config.host() + "/.s.PGSQL." + config.port());
+        }
+        return InetSocketAddress.createUnresolved(config.host(), config.port());
+    }
+}

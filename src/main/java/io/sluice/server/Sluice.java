@@ -1,0 +1,215 @@
+package io.sluice.server;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.EventExecutor;
+import io.sluice.auth.AuthFile;
+import io.sluice.auth.AuthFileException;
+import io.sluice.config.Config;
+import io.sluice.config.ConfigException;
+import io.sluice.config.Settings;
+import io.sluice.pool.PoolManager;
+import io.sluice.pool.PoolShard;
+import io.sluice.protocol.StartupDecoder;
+import io.sluice.session.ClientSession;
+import io.sluice.session.SessionContext;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running pooler: loads the config and auth_file, starts the event loops, binds the TCP
+ * and Unix-socket listeners, runs upkeep, and shuts it all down.
+ */
+public final class Sluice implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Sluice.class);
+
+    private final Config config;
+    private final Transport transport;
+    private final EventLoopGroup group;
+    private final List<Channel> listeners = new ArrayList<>();
+    private final PoolManager pools;
+    private final SessionContext sessions;
+    private Path pidfile;
+    private Path unixSocket;
+
+    private Sluice(Config config, AuthFile authFile, int threads) {
+        this.config = config;
+        this.transport = Transport.choose();
+        this.group = transport.newGroup(threads);
+        List<EventLoop> loops = new ArrayList<>();
+        for (EventExecutor e : group) {
+            loops.add((EventLoop) e);
+        }
+        NettyServerConnector connector = new NettyServerConnector(transport);
+        this.pools = new PoolManager(config, authFile, loops, connector);
+        this.sessions = new SessionContext(config, authFile, pools, connector);
+    }
+
+    /** Loads {@code configFile} and starts listening. Fails with a message naming file and line. */
+    public static Sluice start(Path configFile) throws ConfigException, IOException, InterruptedException {
+        Config config = Config.load(configFile);
+        for (String w : config.warnings()) {
+            log.warn(w);
+        }
+        Settings s = config.settings();
+        AuthFile authFile = null;
+        if (s.authFile() != null) {
+            try {
+                authFile = AuthFile.load(s.authFile());
+            } catch (AuthFileException e) {
+                throw new ConfigException(configFile, "auth_file: " + e.getMessage());
+            } catch (IOException e) {
+                throw new ConfigException(configFile, "auth_file: cannot read " + s.authFile() + ": " + e);
+            }
+        }
+        int threads = Integer.getInteger("sluice.threads", Runtime.getRuntime().availableProcessors());
+        Sluice sluice = new Sluice(config, authFile, threads);
+        try {
+            sluice.bind();
+        } catch (IOException | RuntimeException | InterruptedException e) {
+            sluice.close();
+            throw e;
+        }
+        return sluice;
+    }
+
+    private void bind() throws IOException, InterruptedException {
+        Settings s = config.settings();
+        String why = Transport.epollUnavailableReason();
+        log.info("transport {} with {} event loops{}", transport.name(), listenersCount(),
+                why == null || transport.name().equals("epoll") ? "" : " (epoll unavailable: " + why + ")");
+        ServerBootstrap tcp = new ServerBootstrap().group(group)
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 128)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childHandler(clientInitializer());
+        for (String addr : s.listenAddr()) {
+            SocketAddress sa = addr.equals("*") ? new InetSocketAddress(s.listenPort())
+                    : new InetSocketAddress(addr, s.listenPort());
+            Channel ch = tcp.bind(sa).sync().channel();
+            listeners.add(ch);
+            log.info("listening on {}", ch.localAddress());
+        }
+        if (!s.unixSocketDir().isEmpty()) {
+            Path dir = Path.of(s.unixSocketDir());
+            unixSocket = dir.resolve(".s.PGSQL." + s.listenPort());
+            Files.deleteIfExists(unixSocket);
+            ServerBootstrap unix = new ServerBootstrap().group(group)
+                    .channel(transport.serverDomainChannel())
+                    .childHandler(clientInitializer());
+            Channel ch = unix.bind(transport.unixAddress(unixSocket.toString())).sync().channel();
+            listeners.add(ch);
+            setMode(unixSocket, s.unixSocketMode());
+            log.info("listening on unix:{}", unixSocket);
+        }
+        if (s.pidfile() != null) {
+            pidfile = s.pidfile();
+            Files.writeString(pidfile, ProcessHandle.current().pid() + "\n", StandardCharsets.US_ASCII);
+        }
+        pools.createForcedUserPools();
+        for (EventExecutor e : group) {
+            EventLoop loop = (EventLoop) e;
+            loop.scheduleAtFixedRate(() -> upkeep(loop), 1, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    private int listenersCount() {
+        int n = 0;
+        for (EventExecutor ignored : group) {
+            n++;
+        }
+        return n;
+    }
+
+    private void upkeep(EventLoop loop) {
+        for (PoolShard shard : pools.shardsOn(loop)) {
+            try {
+                shard.upkeep();
+            } catch (RuntimeException e) {
+                log.error("upkeep of {} failed", shard.pool(), e);
+            }
+        }
+    }
+
+    private ChannelInitializer<Channel> clientInitializer() {
+        return new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(new StartupDecoder(), new ClientSession(sessions));
+            }
+        };
+    }
+
+    private static void setMode(Path socket, int mode) {
+        Set<PosixFilePermission> perms = EnumSet.noneOf(PosixFilePermission.class);
+        PosixFilePermission[] order = {
+            PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_READ,
+            PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_READ,
+            PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_READ};
+        for (int i = 0; i < order.length; i++) {
+            if ((mode & (1 << i)) != 0) {
+                perms.add(order[i]);
+            }
+        }
+        try {
+            Files.setPosixFilePermissions(socket, perms);
+        } catch (IOException | UnsupportedOperationException e) {
+            log.warn("cannot set mode of {}: {}", socket, e.toString());
+        }
+    }
+
+    /** The TCP port actually bound (listen_port = 0 picks a free one, for tests). */
+    public int port() {
+        for (Channel ch : listeners) {
+            if (ch.localAddress() instanceof InetSocketAddress a) {
+                return a.getPort();
+            }
+        }
+        return -1;
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    public PoolManager pools() {
+        return pools;
+    }
+
+    @Override
+    public void close() {
+        for (Channel ch : listeners) {
+            ch.close().awaitUninterruptibly();
+        }
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+        try {
+            if (unixSocket != null) {
+                Files.deleteIfExists(unixSocket);
+            }
+            if (pidfile != null) {
+                Files.deleteIfExists(pidfile);
+            }
+        } catch (IOException e) {
+            log.warn("cleanup: {}", e.toString());
+        }
+        log.info("stopped");
+    }
+}

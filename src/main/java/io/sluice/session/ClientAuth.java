@@ -1,0 +1,156 @@
+package io.sluice.session;
+
+import io.netty.buffer.ByteBuf;
+import io.sluice.auth.Md5Auth;
+import io.sluice.auth.PasswordCheck;
+import io.sluice.auth.ScramAuthException;
+import io.sluice.auth.ScramKeys;
+import io.sluice.auth.ScramServerExchange;
+import io.sluice.auth.Secret;
+import io.sluice.config.AuthType;
+import io.sluice.protocol.BackendCodes;
+import io.sluice.protocol.PgReader;
+import io.sluice.protocol.PgWriter;
+import io.sluice.protocol.ProtocolException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One client's authentication exchange with Sluice, per auth_type: trust, plain, md5 (which
+ * turns into SCRAM for a user whose secret is SCRAM, as in PgBouncer) and scram-sha-256.
+ *
+ * <p>A user missing from auth_file goes through the very same exchange as a wrong password
+ * (a random md5 salt, a mock SCRAM salt) and fails at the same point with the same message,
+ * so an unauthenticated client learns nothing about which users exist.
+ */
+final class ClientAuth {
+    /** Outcome of one step. */
+    enum Step { CONTINUE, OK, FAILED }
+
+    private enum Method { TRUST, PLAIN, MD5, SCRAM }
+
+    private final SessionContext ctx;
+    private final String user;
+    private final Secret secret;
+    private Method method;
+    private byte[] md5Salt;
+    private ScramServerExchange scram;
+    private int scramStep;
+    private String failure;
+
+    ClientAuth(SessionContext ctx, String user) {
+        this.ctx = ctx;
+        this.user = user;
+        this.secret = ctx.authFile() == null ? null : ctx.authFile().secret(user).orElse(null);
+    }
+
+    /** Why it failed, for the log (never a password or SCRAM payload). */
+    String failure() {
+        return failure;
+    }
+
+    /** The SCRAM exchange, after a SCRAM login, for passthrough of its keys to the server. */
+    ScramServerExchange scram() {
+        return scram;
+    }
+
+    /** Whether the user's auth_file secret is a SCRAM secret (so its keys can log into the server). */
+    boolean secretIsScram() {
+        return secret instanceof Secret.Scram;
+    }
+
+    /** Writes the first authentication request to {@code out}, or returns OK/FAILED at once. */
+    Step begin(ByteBuf out) {
+        AuthType type = ctx.config().settings().authType();
+        switch (type) {
+            case TRUST:
+            case ANY:
+                method = Method.TRUST;
+                if (type == AuthType.TRUST && ctx.authFile() != null && secret == null) {
+                    failure = "user not in auth_file";
+                    return Step.FAILED;
+                }
+                return Step.OK;
+            case PLAIN:
+                method = Method.PLAIN;
+                PgWriter.authRequest(out, BackendCodes.AUTH_CLEARTEXT);
+                return Step.CONTINUE;
+            case MD5:
+                if (secret instanceof Secret.Scram) {
+                    return beginScram(out);
+                }
+                method = Method.MD5;
+                md5Salt = new byte[4];
+                ctx.random().nextBytes(md5Salt);
+                PgWriter.authMd5(out, md5Salt);
+                return Step.CONTINUE;
+            case SCRAM_SHA_256:
+                return beginScram(out);
+            default:
+                throw new IllegalStateException("auth_type " + type + " is rejected at start-up");
+        }
+    }
+
+    private Step beginScram(ByteBuf out) {
+        method = Method.SCRAM;
+        ScramKeys keys = secret == null ? null : ctx.scramKeys().keysFor(user, secret);
+        scram = ScramServerExchange.start(user, keys, ctx.random());
+        PgWriter.authSasl(out, "SCRAM-SHA-256");
+        return Step.CONTINUE;
+    }
+
+    /** Handles one 'p' message; may append the next request to {@code out}. */
+    Step onPasswordMessage(ByteBuf body, ByteBuf out) {
+        switch (method) {
+            case PLAIN: {
+                String password = PgReader.cstring(body);
+                if (secret != null && PasswordCheck.verifyCleartext(user, secret, password)) {
+                    return Step.OK;
+                }
+                failure = secret == null ? "user not in auth_file" : "wrong password";
+                return Step.FAILED;
+            }
+            case MD5: {
+                String response = PgReader.cstring(body);
+                if (secret != null && Md5Auth.verify(user, secret, md5Salt, response)) {
+                    return Step.OK;
+                }
+                failure = secret == null ? "user not in auth_file" : "wrong password";
+                return Step.FAILED;
+            }
+            case SCRAM:
+                return onScram(body, out);
+            default:
+                throw new ProtocolException("unexpected password message");
+        }
+    }
+
+    private Step onScram(ByteBuf body, ByteBuf out) {
+        try {
+            if (scramStep == 0) {
+                String mechanism = PgReader.cstring(body);
+                if (!"SCRAM-SHA-256".equals(mechanism)) {
+                    failure = "client selected an invalid SASL authentication mechanism";
+                    return Step.FAILED;
+                }
+                int len = body.readInt();
+                if (len < 0 || len != body.readableBytes()) {
+                    throw new ProtocolException("malformed SASLInitialResponse");
+                }
+                String first = body.toString(StandardCharsets.UTF_8);
+                scramStep = 1;
+                PgWriter.authSaslData(out, BackendCodes.AUTH_SASL_CONTINUE, scram.clientFirst(first));
+                return Step.CONTINUE;
+            }
+            if (scramStep == 1) {
+                scramStep = 2;
+                String serverFinal = scram.clientFinal(body.toString(StandardCharsets.UTF_8));
+                PgWriter.authSaslData(out, BackendCodes.AUTH_SASL_FINAL, serverFinal);
+                return Step.OK;
+            }
+            throw new ProtocolException("unexpected SASL message");
+        } catch (ScramAuthException e) {
+            failure = e.getMessage();
+            return Step.FAILED;
+        }
+    }
+}

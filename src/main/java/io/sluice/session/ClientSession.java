@@ -1,0 +1,467 @@
+package io.sluice.session;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.config.Settings;
+import io.sluice.pool.Pool;
+import io.sluice.pool.PoolClient;
+import io.sluice.pool.PoolShard;
+import io.sluice.pool.ServerConnection;
+import io.sluice.protocol.BackendCodes;
+import io.sluice.protocol.FrontendCodes;
+import io.sluice.protocol.MessageScanner;
+import io.sluice.protocol.PgReader.ErrorFields;
+import io.sluice.protocol.PgWriter;
+import io.sluice.protocol.ProtocolException;
+import io.sluice.protocol.SqlState;
+import io.sluice.protocol.StartupDecoder;
+import io.sluice.protocol.StartupRequest;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection: start-up, authentication, getting a server from its pool, and the
+ * relay of client bytes to that server. The server-to-client half of the relay runs in
+ * {@link ServerConnection}, on the same event loop.
+ */
+public final class ClientSession extends ChannelInboundHandlerAdapter implements PoolClient, MessageScanner.Sink {
+    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+    private static final AtomicLong IDS = new AtomicLong();
+    /** Auth messages are tiny; the same cap as a start-up packet. */
+    private static final int MAX_AUTH_MESSAGE = StartupDecoder.MAX_STARTUP_PACKET;
+
+    private final long id = IDS.incrementAndGet();
+    private final SessionContext ctx;
+    private ClientState state = ClientState.STARTUP;
+    private Channel channel;
+    private MessageScanner scanner;
+    private String user;
+    private String database;
+    private ClientAuth auth;
+    private TrackedParameters tracked;
+    private Pool pool;
+    private PoolShard shard;
+    private ServerConnection server;
+    private int cancelPid;
+    private int cancelKey;
+    private boolean registered;
+    private boolean counted;
+    private boolean welcomeSent;
+    private boolean syncing;
+    private boolean wroteToServer;
+    /** Client bytes that arrived before a server was linked, with the replies they will owe. */
+    private final ArrayDeque<ByteBuf> held = new ArrayDeque<>(2);
+    private int heldReady;
+    private ScheduledFuture<?> loginTimeout;
+
+    public ClientSession(SessionContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public Channel channel() {
+        return channel;
+    }
+
+    public ClientState state() {
+        return state;
+    }
+
+    @Override
+    public String logId() {
+        return "C-" + id + " " + (database == null ? "?" : database) + "/" + (user == null ? "?" : user)
+                + "@" + (channel == null ? "?" : channel.remoteAddress());
+    }
+
+    private void move(ClientState to) {
+        state = to;
+    }
+
+    // ---- Netty ----
+
+    @Override
+    public void channelActive(ChannelHandlerContext c) {
+        channel = c.channel();
+        long timeout = ctx.config().settings().clientLoginTimeout().toMillis();
+        if (timeout > 0) {
+            loginTimeout = channel.eventLoop().schedule(() -> {
+                if (state == ClientState.STARTUP || state == ClientState.AUTH) {
+                    fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout");
+                }
+            }, timeout, TimeUnit.MILLISECONDS);
+        }
+        c.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext c, Object msg) {
+        if (msg instanceof StartupRequest request) {
+            onStartupRequest(request);
+            return;
+        }
+        ByteBuf buf = (ByteBuf) msg;
+        if (state == ClientState.CLOSED || state == ClientState.STARTUP) {
+            buf.release();
+            return;
+        }
+        scanner.scan(buf, this);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext c) {
+        if (wroteToServer) {
+            wroteToServer = false;
+            server.flush();
+            if (!server.channel().isWritable()) {
+                // Backpressure: the server is not taking bytes; resumed on its writability.
+                channel.config().setAutoRead(false);
+            }
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext c) {
+        if (channel.isWritable() && server != null) {
+            server.channel().config().setAutoRead(true);
+        }
+    }
+
+    @Override
+    public void serverWritable() {
+        if (state == ClientState.ACTIVE && !syncing) {
+            channel.config().setAutoRead(true);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext c) {
+        ClientState was = state;
+        move(ClientState.CLOSED);
+        if (loginTimeout != null) {
+            loginTimeout.cancel(false);
+        }
+        if (counted) {
+            ctx.clients().decrementAndGet();
+        }
+        if (registered) {
+            ctx.cancels().remove(cancelPid, cancelKey, this);
+        }
+        releaseHeld();
+        if (scanner != null) {
+            scanner.release();
+        }
+        if (server != null) {
+            ServerConnection s = server;
+            server = null;
+            shard.release(s);
+        } else if (was == ClientState.WAITING) {
+            shard.cancelWait(this);
+        }
+        if (log.isDebugEnabled()) {
+            log.debug("{} closed", logId());
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
+        Throwable t = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (t instanceof ProtocolException) {
+            log.info("{} protocol error: {}", logId(), t.getMessage());
+            fatal(SqlState.PROTOCOL_VIOLATION, t.getMessage());
+        } else {
+            log.info("{} closing: {}", logId(), t.toString());
+            channel.close();
+        }
+    }
+
+    // ---- start-up ----
+
+    private void onStartupRequest(StartupRequest request) {
+        if (request instanceof StartupRequest.SslRequest || request instanceof StartupRequest.GssEncRequest) {
+            // No TLS or GSS encryption yet: 'N' tells the client to go on in plaintext.
+            channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'), channel.voidPromise());
+            return;
+        }
+        if (request instanceof StartupRequest.CancelRequest cancel) {
+            ctx.cancels().cancel(cancel.processId(), cancel.secretKey());
+            channel.close();
+            return;
+        }
+        StartupRequest.Startup startup = (StartupRequest.Startup) request;
+        scanner = new MessageScanner(channel.alloc(), MAX_AUTH_MESSAGE, MAX_AUTH_MESSAGE);
+        user = startup.user();
+        database = startup.database();
+        if (user == null || user.isEmpty()) {
+            fatal(SqlState.INVALID_AUTHORIZATION, "no PostgreSQL user name specified in startup packet");
+            return;
+        }
+        Settings settings = ctx.config().settings();
+        if (!"pgbouncer".equals(database)) {
+            counted = true;
+            if (ctx.clients().incrementAndGet() > settings.maxClientConn()) {
+                fatal(SqlState.PROTOCOL_VIOLATION, "no more connections allowed (max_client_conn)");
+                return;
+            }
+        }
+        ByteBuf out = channel.alloc().buffer();
+        List<String> unsupportedOptions = new ArrayList<>();
+        tracked = new TrackedParameters(settings.trackExtraParameters());
+        for (Map.Entry<String, String> e : startup.parameters().entrySet()) {
+            String name = e.getKey();
+            if (name.equals("user") || name.equals("database")) {
+                continue;
+            }
+            if (name.startsWith("_pq_.")) {
+                unsupportedOptions.add(name);
+                continue;
+            }
+            String problem = tracked.acceptStartup(name, e.getValue(), settings.ignoreStartupParameters());
+            if (problem != null) {
+                out.release();
+                fatal(SqlState.PROTOCOL_VIOLATION, problem);
+                return;
+            }
+        }
+        if (startup.minorVersion() > 0 || !unsupportedOptions.isEmpty()) {
+            PgWriter.negotiateProtocolVersion(out, 0, unsupportedOptions);
+        }
+        move(ClientState.AUTH);
+        auth = new ClientAuth(ctx, user);
+        ClientAuth.Step step = auth.begin(out);
+        channel.writeAndFlush(out, channel.voidPromise());
+        afterAuthStep(step);
+    }
+
+    private void afterAuthStep(ClientAuth.Step step) {
+        if (step == ClientAuth.Step.FAILED) {
+            log.info("{} login failed: {}", logId(), auth.failure());
+            fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"");
+        } else if (step == ClientAuth.Step.OK) {
+            authenticated();
+        }
+    }
+
+    private void authenticated() {
+        Optional<Pool> p = ctx.pools().pool(database, user);
+        if (p.isEmpty()) {
+            log.info("{} no such database", logId());
+            fatal(SqlState.PROTOCOL_VIOLATION, "no such database: " + database);
+            return;
+        }
+        pool = p.get();
+        if (auth.scram() != null && auth.secretIsScram() && auth.scram().succeeded()) {
+            pool.rememberScramKeys(auth.scram().clientKey(), auth.scram().keys().serverKey());
+        }
+        auth = null;
+        if (loginTimeout != null) {
+            loginTimeout.cancel(false);
+            loginTimeout = null;
+        }
+        shard = pool.shard(ctx.pools().loopIndex(channel.eventLoop()));
+        do {
+            cancelPid = ctx.random().nextInt() & 0x7fffffff;
+            cancelKey = ctx.random().nextInt();
+        } while (!ctx.cancels().register(cancelPid, cancelKey, this));
+        registered = true;
+        // Past authentication, messages may be as large as max_packet_size.
+        int max = ctx.config().settings().maxPacketSize();
+        scanner = new MessageScanner(channel.alloc(), max, MAX_AUTH_MESSAGE);
+        if (pool.welcomeParameters() != null) {
+            sendWelcome();
+            move(ClientState.IDLE);
+        } else {
+            // No server has logged in yet, so the server's parameters are unknown: get one
+            // first, as PgBouncer does, and welcome the client with its values.
+            channel.config().setAutoRead(false);
+            move(ClientState.WAITING);
+            shard.acquire(this);
+        }
+    }
+
+    private void sendWelcome() {
+        ByteBuf out = channel.alloc().buffer();
+        PgWriter.authRequest(out, BackendCodes.AUTH_OK);
+        tracked.welcome(pool.welcomeParameters(), out);
+        PgWriter.backendKeyData(out, cancelPid, cancelKey);
+        PgWriter.readyForQuery(out, (byte) 'I');
+        channel.writeAndFlush(out, channel.voidPromise());
+        welcomeSent = true;
+        log.info("{} login ok", logId());
+    }
+
+    // ---- MessageScanner.Sink: client to server ----
+
+    @Override
+    public int classify(byte type, int bodyLength) {
+        if (state == ClientState.AUTH) {
+            if (type != FrontendCodes.PASSWORD) {
+                throw new ProtocolException("expected password response, got message type " + (char) type);
+            }
+            return MessageScanner.CONSUME;
+        }
+        switch (type) {
+            case FrontendCodes.TERMINATE:
+                return MessageScanner.CONSUME;
+            case FrontendCodes.QUERY:
+            case FrontendCodes.SYNC:
+            case FrontendCodes.FUNCTION_CALL:
+                if (state == ClientState.ACTIVE && !syncing) {
+                    server.expectReady();
+                } else {
+                    heldReady++;
+                }
+                return MessageScanner.PASS;
+            default:
+                return MessageScanner.PASS;
+        }
+    }
+
+    @Override
+    public boolean onMessage(byte type, ByteBuf body) {
+        if (state == ClientState.AUTH) {
+            ByteBuf out = channel.alloc().buffer();
+            ClientAuth.Step step = auth.onPasswordMessage(body, out);
+            if (out.isReadable()) {
+                channel.write(out, channel.voidPromise());
+            } else {
+                out.release();
+            }
+            if (step == ClientAuth.Step.CONTINUE) {
+                channel.flush();
+            }
+            afterAuthStep(step);
+            return state != ClientState.CLOSED;
+        }
+        // Terminate: the client is done; the server goes back to the pool in channelInactive.
+        channel.close();
+        return false;
+    }
+
+    @Override
+    public void forward(ByteBuf run) {
+        if (state == ClientState.ACTIVE && !syncing) {
+            server.write(run);
+            wroteToServer = true;
+            return;
+        }
+        held.addLast(run);
+        // Hold at most what is in flight now: stop reading until a server takes it.
+        channel.config().setAutoRead(false);
+        if (state == ClientState.IDLE) {
+            move(ClientState.WAITING);
+            shard.acquire(this);
+        }
+    }
+
+    // ---- PoolClient: server events ----
+
+    @Override
+    public void serverAssigned(ServerConnection s) {
+        server = s;
+        move(ClientState.ACTIVE);
+        if (!welcomeSent) {
+            sendWelcome();
+        }
+        String sync = tracked.syncQuery(s.parameters());
+        if (sync != null) {
+            syncing = true;
+            s.runInternal(sync);
+            return;
+        }
+        flushHeld();
+    }
+
+    @Override
+    public void internalQueryDone(ErrorFields error) {
+        syncing = false;
+        if (error != null) {
+            fatal(error.sqlState() != null ? error.sqlState() : SqlState.PROTOCOL_VIOLATION, error.message());
+            return;
+        }
+        tracked.synced(server.parameters());
+        flushHeld();
+    }
+
+    private void flushHeld() {
+        ByteBuf b;
+        boolean any = false;
+        while ((b = held.pollFirst()) != null) {
+            server.write(b);
+            any = true;
+        }
+        for (; heldReady > 0; heldReady--) {
+            server.expectReady();
+        }
+        if (any) {
+            server.flush();
+        }
+        channel.config().setAutoRead(true);
+    }
+
+    private void releaseHeld() {
+        ByteBuf b;
+        while ((b = held.pollFirst()) != null) {
+            b.release();
+        }
+    }
+
+    @Override
+    public void serverReady(byte status) {
+        // Session mode: the server stays with the client until it disconnects.
+    }
+
+    @Override
+    public void serverParameter(String name, String value) {
+        tracked.serverReported(name, value);
+    }
+
+    @Override
+    public void serverLost(String reason) {
+        server = null;
+        if (state != ClientState.CLOSED) {
+            log.info("{} server connection lost: {}", logId(), reason);
+            fatal(SqlState.PROTOCOL_VIOLATION, "server conn crashed?");
+        }
+    }
+
+    @Override
+    public void serverUnavailable(String sqlState, String message) {
+        if (state != ClientState.CLOSED) {
+            move(ClientState.IDLE);
+            fatal(sqlState, message);
+        }
+    }
+
+    /** Forwards a CancelRequest to the server serving this client now, if any. */
+    void forwardCancel() {
+        ServerConnection s = server;
+        if (s != null && state == ClientState.ACTIVE) {
+            log.info("{} cancel request forwarded to {}", logId(), s.logId());
+            ctx.connector().cancel(s);
+        }
+    }
+
+    /** Sends FATAL with the pooler's message and closes once it is written. */
+    void fatal(String sqlState, String message) {
+        if (!channel.isActive()) {
+            channel.close();
+            return;
+        }
+        ByteBuf out = channel.alloc().buffer();
+        PgWriter.error(out, "FATAL", sqlState, message);
+        channel.config().setAutoRead(false);
+        channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+    }
+}

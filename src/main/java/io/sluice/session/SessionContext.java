@@ -1,0 +1,61 @@
+package io.sluice.session;
+
+import io.sluice.auth.AuthFile;
+import io.sluice.auth.ScramKeyCache;
+import io.sluice.config.Config;
+import io.sluice.pool.PoolManager;
+import io.sluice.pool.ServerConnector;
+import java.security.SecureRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** What every client session shares: config, credentials, pools and the global client count. */
+public final class SessionContext {
+    private final Config config;
+    private final AuthFile authFile;
+    private final PoolManager pools;
+    private final ServerConnector connector;
+    private final CancelRegistry cancels = new CancelRegistry();
+    private final ScramKeyCache scramKeys = new ScramKeyCache();
+    private final SecureRandom random = new SecureRandom();
+    /** Clients on all loops, for max_client_conn. Atomic: every loop accepts clients. */
+    private final AtomicInteger clients = new AtomicInteger();
+
+    public SessionContext(Config config, AuthFile authFile, PoolManager pools, ServerConnector connector) {
+        this.config = config;
+        this.authFile = authFile;
+        this.pools = pools;
+        this.connector = connector;
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    public AuthFile authFile() {
+        return authFile;
+    }
+
+    public PoolManager pools() {
+        return pools;
+    }
+
+    public ServerConnector connector() {
+        return connector;
+    }
+
+    public CancelRegistry cancels() {
+        return cancels;
+    }
+
+    public ScramKeyCache scramKeys() {
+        return scramKeys;
+    }
+
+    public SecureRandom random() {
+        return random;
+    }
+
+    public AtomicInteger clients() {
+        return clients;
+    }
+}
