@@ -134,13 +134,26 @@ public final class Pool {
         }
         PoolShard best = null;
         for (PoolShard s : shards) {
-            if (s.waitingCount > 0 && (best == null || s.oldestWaitNanos - best.oldestWaitNanos < 0)) {
+            if (s.starved && (best == null || s.oldestWaitNanos - best.oldestWaitNanos < 0)) {
                 best = s;
             }
         }
         if (best != null) {
             best.loop().execute(best::openForWaiters);
         }
+    }
+
+    /** True when clients on another loop wait with no server on its way to them. */
+    boolean starvedElsewhere(PoolShard self) {
+        if (waiting.get() == 0) {
+            return false;
+        }
+        for (PoolShard s : shards) {
+            if (s != self && s.starved) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A loop has waiters and no room: ask the other loops to give up an idle server. */

@@ -39,6 +39,8 @@ public final class PoolShard {
     volatile int waitingCount;
     volatile long oldestWaitNanos;
     volatile int idleCount;
+    /** Clients wait here that no login in progress will serve: a free server elsewhere should come here. */
+    volatile boolean starved;
 
     /** A client in the waiting list and since when it waits. */
     private record Waiter(PoolClient client, long sinceNanos) {
@@ -86,6 +88,7 @@ public final class PoolShard {
             case IDLE -> idle.remove(s);
             case ACTIVE -> active.remove(s);
             case RESET -> reset.remove(s);
+            case CLOSING -> { }
             case CLOSED -> throw new IllegalStateException(s.logId() + " is closed");
         }
         switch (to) {
@@ -93,11 +96,28 @@ public final class PoolShard {
             case IDLE -> idle.addLast(s);
             case ACTIVE -> active.add(s);
             case RESET -> reset.add(s);
-            case CLOSED -> { }
+            case CLOSING, CLOSED -> { }
         }
         s.state = to;
         s.stateSinceNanos = System.nanoTime();
+        publish();
+    }
+
+    /** Takes a server out of service and closes it; the slot frees when its socket is gone. */
+    void retire(ServerConnection s, String reason) {
+        if (s.state != ServerState.CLOSING && s.state != ServerState.CLOSED) {
+            move(s, ServerState.CLOSING);
+        }
+        s.close(reason);
+    }
+
+    /** Updates what other loops may read of this shard. */
+    private void publish() {
         idleCount = idle.size();
+        waitingCount = waiters.size();
+        starved = waiters.size() > login.size();
+        Waiter head = waiters.peekFirst();
+        oldestWaitNanos = head == null ? 0 : head.sinceNanos();
     }
 
     // ---- clients ----
@@ -152,7 +172,7 @@ public final class PoolShard {
             return;
         }
         if (s.owesReply()) {
-            s.close("client disconnect while server was not ready");
+            retire(s, "client disconnect while server was not ready");
             return;
         }
         PoolConfig cfg = pool.config();
@@ -200,9 +220,9 @@ public final class PoolShard {
             assign(s, w.client());
             return;
         }
-        if (pool.waiting.get() > 0 && pool.serverCount() >= pool.config().poolSize()) {
-            move(s, ServerState.IDLE);
-            s.close("handed to another event loop's waiting client");
+        if (pool.starvedElsewhere(this)) {
+            // Servers can't change loops: free the slot so the starved loop opens its own.
+            retire(s, "slot handed to another event loop's waiting client");
             return;
         }
         move(s, ServerState.IDLE);
@@ -254,14 +274,14 @@ public final class PoolShard {
     void donateIdle() {
         ServerConnection s = idle.peekFirst();
         if (s != null && waiters.isEmpty()) {
-            s.close("handed to another event loop's waiting client");
+            retire(s, "slot handed to another event loop's waiting client");
         }
     }
 
     private void open() {
         ServerConnection s = new ServerConnection(this);
-        s.state = ServerState.LOGIN;
         login.add(s);
+        publish();
         ChannelFuture f = connector.connect(loop, pool.config(), s);
         f.addListener(done -> {
             if (!done.isSuccess()) {
@@ -304,9 +324,9 @@ public final class PoolShard {
                 break;
             }
             if (idleTimeout > 0 && now - s.stateSinceNanos > idleTimeout) {
-                s.close("server idle timeout");
+                retire(s, "server idle timeout");
             } else if (lifetime > 0 && now - s.createdNanos > lifetime) {
-                s.close("server lifetime over");
+                retire(s, "server lifetime over");
             }
         }
         // min_pool_size is kept by the pool's first shard, so loops don't race to fill it.
@@ -319,8 +339,6 @@ public final class PoolShard {
 
     private void waitersChanged(int delta) {
         pool.waiting.addAndGet(delta);
-        waitingCount = waiters.size();
-        Waiter head = waiters.peekFirst();
-        oldestWaitNanos = head == null ? 0 : head.sinceNanos();
+        publish();
     }
 }

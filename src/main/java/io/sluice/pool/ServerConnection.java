@@ -38,6 +38,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     final long createdNanos = System.nanoTime();
     long stateSinceNanos = createdNanos;
 
+    /** Changed only by {@link PoolShard#move}; starts in LOGIN, in the shard's login list. */
     ServerState state = ServerState.LOGIN;
     private Channel channel;
     private MessageScanner scanner;

@@ -10,6 +10,8 @@ public enum ServerState {
     ACTIVE,
     /** Running the reset query or a rollback before going idle again (sv_tested). */
     RESET,
+    /** Being closed by Sluice; in no list, still counted against the limits until its socket is gone. */
+    CLOSING,
     /** Gone; in no list. */
     CLOSED
 }

@@ -22,6 +22,10 @@ public final class Main implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "CONFIG", description = "pgbouncer.ini style configuration file")
     private Path config;
 
+    @Option(names = "--threads", paramLabel = "N",
+            description = "event loops (default: one per CPU core)")
+    private int threads = Runtime.getRuntime().availableProcessors();
+
     @Option(names = {"-v", "--verbose"}, description = "more logging (-v debug, -vv trace)")
     private boolean[] verbose = new boolean[0];
 
@@ -42,7 +46,7 @@ public final class Main implements Callable<Integer> {
         Logger log = LoggerFactory.getLogger(Main.class);
         Sluice sluice;
         try {
-            sluice = Sluice.start(config);
+            sluice = Sluice.start(config, threads);
         } catch (ConfigException e) {
             System.err.println("sluice: configuration error: " + e.getMessage());
             return 2;

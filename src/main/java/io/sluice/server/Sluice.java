@@ -63,6 +63,12 @@ public final class Sluice implements AutoCloseable {
 
     /** Loads {@code configFile} and starts listening. Fails with a message naming file and line. */
     public static Sluice start(Path configFile) throws ConfigException, IOException, InterruptedException {
+        return start(configFile, Runtime.getRuntime().availableProcessors());
+    }
+
+    /** As {@link #start(Path)}, with {@code threads} event loops (default: one per core). */
+    public static Sluice start(Path configFile, int threads)
+            throws ConfigException, IOException, InterruptedException {
         Config config = Config.load(configFile);
         for (String w : config.warnings()) {
             log.warn(w);
@@ -78,7 +84,6 @@ public final class Sluice implements AutoCloseable {
                 throw new ConfigException(configFile, "auth_file: cannot read " + s.authFile() + ": " + e);
             }
         }
-        int threads = Integer.getInteger("sluice.threads", Runtime.getRuntime().availableProcessors());
         Sluice sluice = new Sluice(config, authFile, threads);
         try {
             sluice.bind();

@@ -1,0 +1,146 @@
+package io.sluice.it;
+
+import io.sluice.server.Sluice;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A Sluice started in-process for one test class, in front of {@link TestPostgres}, from a
+ * pgbouncer.ini written the way a user would write it. {@code ${PG_PORT}} in the text is the
+ * PostgreSQL port.
+ */
+public final class SluiceHarness implements AutoCloseable {
+    /** userlist.txt for the roles TestPostgres creates, plaintext secrets. */
+    public static final String USERLIST = String.join("\n",
+            "\"postgres\" \"\"",
+            "\"md5user\" \"md5pass\"",
+            "\"scramuser\" \"scrampass\"",
+            "\"plainuser\" \"plainpass\"", "");
+
+    private final Path dir;
+    private final Sluice sluice;
+    private final int port;
+
+    private SluiceHarness(Path dir, Sluice sluice, int port) {
+        this.dir = dir;
+        this.sluice = sluice;
+        this.port = port;
+    }
+
+    /**
+     * Starts Sluice. {@code databases} and {@code settings} are the bodies of [databases] and
+     * [pgbouncer]; listen_port, listen_addr, unix_socket_dir and auth_file are added.
+     */
+    public static SluiceHarness start(String databases, String settings, String userlist) {
+        return start(databases, settings, userlist, 2);
+    }
+
+    /** As above, with {@code threads} event loops (one makes every client share one loop's servers). */
+    public static SluiceHarness start(String databases, String settings, String userlist, int threads) {
+        try {
+            Path dir = Files.createTempDirectory("sluice-it");
+            Files.writeString(dir.resolve("userlist.txt"), userlist);
+            int port = freePort();
+            String ini = "[databases]\n" + databases.replace("${PG_PORT}", String.valueOf(TestPostgres.port()))
+                    + "\n\n[pgbouncer]\n"
+                    + "listen_addr = 127.0.0.1\n"
+                    + "listen_port = " + port + "\n"
+                    + "unix_socket_dir = " + dir + "\n"
+                    + "auth_file = userlist.txt\n"
+                    + settings + "\n";
+            Path file = dir.resolve("pgbouncer.ini");
+            Files.writeString(file, ini);
+            return new SluiceHarness(dir, Sluice.start(file, threads), port);
+        } catch (Exception e) {
+            throw new IllegalStateException("Sluice did not start: " + e.getMessage(), e);
+        }
+    }
+
+    public static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public Path socketDir() {
+        return dir;
+    }
+
+    public Connection connect(String database, String user, String password) throws SQLException {
+        return connect(database, user, password, new Properties());
+    }
+
+    public Connection connect(String database, String user, String password, Properties extra) throws SQLException {
+        Properties p = new Properties();
+        p.putAll(extra);
+        p.setProperty("user", user);
+        p.setProperty("password", password);
+        p.putIfAbsent("connectTimeout", "20");
+        p.putIfAbsent("socketTimeout", "60");
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/" + database, p);
+    }
+
+    /** Runs psql (the real client) with the given arguments; returns exit code and output. */
+    public static PsqlResult psql(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(psqlBinary());
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("PGCONNECT_TIMEOUT", "10");
+        pb.environment().remove("PGPASSWORD");
+        Process p = pb.start();
+        p.getOutputStream().close();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("psql did not finish in 60 s: " + cmd);
+        }
+        return new PsqlResult(p.exitValue(), new String(p.getInputStream().readAllBytes()).trim());
+    }
+
+    /** Exit code and combined output of a psql run. */
+    public record PsqlResult(int exitCode, String output) {
+    }
+
+    static String psqlBinary() {
+        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            if (Files.isExecutable(Path.of(d, "psql"))) {
+                return Path.of(d, "psql").toString();
+            }
+        }
+        File[] versions = new File("/usr/lib/postgresql").listFiles();
+        if (versions != null) {
+            for (File v : versions) {
+                File f = new File(v, "bin/psql");
+                if (f.canExecute()) {
+                    return f.getPath();
+                }
+            }
+        }
+        throw new IllegalStateException("psql not found: install postgresql-client (.ci/run does)");
+    }
+
+    @Override
+    public void close() {
+        sluice.close();
+        try (var files = Files.walk(dir)) {
+            files.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
