@@ -1,0 +1,265 @@
+package io.sluice.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.sluice.testing.LeakCheck;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * What a client sees of Sluice's front end at the wire: SSL negotiation, protocol version
+ * negotiation, frame limits, max_client_conn, and start-up failures on a bad config.
+ */
+@ExtendWith(LeakCheck.class)
+class FrontEndIT {
+    private static SluiceHarness sluice;
+
+    @BeforeAll
+    static void start() {
+        sluice = SluiceHarness.start("* = host=127.0.0.1 port=${PG_PORT}", String.join("\n",
+                "auth_type = trust",
+                "max_client_conn = 3",
+                "max_packet_size = 100000",
+                "ignore_startup_parameters = extra_float_digits"), SluiceHarness.USERLIST);
+    }
+
+    @AfterAll
+    static void stop() {
+        sluice.close();
+    }
+
+    /** One backend message: type and body. */
+    record Msg(char type, byte[] body) {
+        int code() {
+            return ByteBuffer.wrap(body).getInt();
+        }
+
+        String field(char f) {
+            String s = new String(body, StandardCharsets.UTF_8);
+            int i = s.indexOf("\0" + f) + 2;
+            if (s.charAt(0) == f) {
+                i = 1;
+            }
+            return s.substring(i, s.indexOf('\0', i));
+        }
+    }
+
+    static final class Wire implements AutoCloseable {
+        final Socket socket;
+        final DataOutputStream out;
+        final DataInputStream in;
+
+        Wire(int port) throws IOException {
+            socket = new Socket("127.0.0.1", port);
+            socket.setSoTimeout(10_000);
+            out = new DataOutputStream(socket.getOutputStream());
+            in = new DataInputStream(socket.getInputStream());
+        }
+
+        void startup(int version, String params) throws IOException {
+            byte[] p = (params + "\0").getBytes(StandardCharsets.UTF_8);
+            out.writeInt(8 + p.length);
+            out.writeInt(version);
+            out.write(p);
+            out.flush();
+        }
+
+        Msg read() throws IOException {
+            char type = (char) in.readByte();
+            byte[] body = new byte[in.readInt() - 4];
+            in.readFully(body);
+            return new Msg(type, body);
+        }
+
+        /** Reads until ReadyForQuery or an error, returning all messages. */
+        List<Msg> readUntilReady() throws IOException {
+            List<Msg> msgs = new ArrayList<>();
+            while (true) {
+                Msg m = read();
+                msgs.add(m);
+                if (m.type() == 'Z' || m.type() == 'E') {
+                    return msgs;
+                }
+            }
+        }
+
+        boolean closedByPeer() {
+            try {
+                return in.read() == -1;
+            } catch (IOException e) {
+                return true;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    @Test
+    void sslRequestIsAnsweredNoAndLoginGoesOn() throws Exception {
+        try (Wire w = new Wire(sluice.port())) {
+            w.out.writeInt(8);
+            w.out.writeInt(80877103);
+            w.out.flush();
+            assertThat(w.in.readByte()).isEqualTo((byte) 'N');
+            w.startup(196608, "user\0postgres\0database\0postgres\0");
+            List<Msg> msgs = w.readUntilReady();
+            assertThat(msgs.get(0).type()).isEqualTo('R');
+            assertThat(msgs.get(0).code()).isZero();
+            assertThat(msgs).extracting(Msg::type).contains('S', 'K').last().isEqualTo('Z');
+        }
+    }
+
+    @Test
+    void newerMinorVersionAndProtocolOptionsGetNegotiateProtocolVersion() throws Exception {
+        try (Wire w = new Wire(sluice.port())) {
+            w.startup(196608 + 2, "user\0postgres\0_pq_.future_option\0on\0");
+            List<Msg> msgs = w.readUntilReady();
+            Msg v = msgs.get(0);
+            assertThat(v.type()).isEqualTo('v');
+            ByteBuffer b = ByteBuffer.wrap(v.body());
+            assertThat(b.getInt()).as("newest minor version").isZero();
+            assertThat(b.getInt()).as("options not recognised").isEqualTo(1);
+            assertThat(new String(v.body(), 8, v.body().length - 9, StandardCharsets.UTF_8))
+                    .isEqualTo("_pq_.future_option");
+            assertThat(msgs).last().extracting(Msg::type).isEqualTo('Z');
+        }
+    }
+
+    @Test
+    void oversizedStartupPacketGetsFatalWithoutWaitingForTheBytes() throws Exception {
+        try (Wire w = new Wire(sluice.port())) {
+            w.out.writeInt(10_001);
+            w.out.writeInt(196608);
+            w.out.flush();
+            Msg m = w.read();
+            assertThat(m.type()).isEqualTo('E');
+            assertThat(m.field('V')).isEqualTo("FATAL");
+            assertThat(m.field('C')).isEqualTo("08P01");
+            assertThat(m.field('M')).contains("invalid startup packet length");
+            assertThat(w.closedByPeer()).isTrue();
+        }
+    }
+
+    @Test
+    void lengthBelowFourGetsFatal() throws Exception {
+        try (Wire w = new Wire(sluice.port())) {
+            w.startup(196608, "user\0postgres\0");
+            w.readUntilReady();
+            w.out.writeByte('Q');
+            w.out.writeInt(3);
+            w.out.flush();
+            Msg m = w.read();
+            assertThat(m.type()).isEqualTo('E');
+            assertThat(m.field('C')).isEqualTo("08P01");
+            assertThat(m.field('M')).contains("invalid message length 3");
+            assertThat(w.closedByPeer()).isTrue();
+        }
+    }
+
+    @Test
+    void messageOverMaxPacketSizeGetsFatalBeforeItIsBuffered() throws Exception {
+        try (Wire w = new Wire(sluice.port())) {
+            w.startup(196608, "user\0postgres\0");
+            w.readUntilReady();
+            w.out.writeByte('Q');
+            w.out.writeInt(1_000_000_000);
+            w.out.flush();
+            Msg m = w.read();
+            assertThat(m.type()).isEqualTo('E');
+            assertThat(m.field('V')).isEqualTo("FATAL");
+            assertThat(m.field('C')).isEqualTo("08P01");
+            assertThat(m.field('M')).contains("exceeds max_packet_size");
+            assertThat(w.closedByPeer()).isTrue();
+        }
+    }
+
+    @Test
+    void simpleQueryOverTheWire() throws Exception {
+        try (Wire w = new Wire(sluice.port())) {
+            w.startup(196608, "user\0postgres\0database\0postgres\0");
+            w.readUntilReady();
+            byte[] q = "SELECT 'hello'\0".getBytes(StandardCharsets.UTF_8);
+            // Sent one byte at a time: Sluice must reassemble nothing and pass it all on.
+            byte[] frame = ByteBuffer.allocate(5 + q.length).put((byte) 'Q').putInt(4 + q.length).put(q).array();
+            for (byte b : frame) {
+                w.out.write(b);
+                w.out.flush();
+            }
+            List<Msg> msgs = w.readUntilReady();
+            assertThat(msgs).extracting(Msg::type).containsExactly('T', 'D', 'C', 'Z');
+            assertThat(new String(msgs.get(1).body(), 6, 5, StandardCharsets.UTF_8)).isEqualTo("hello");
+        }
+    }
+
+    @Test
+    void maxClientConnIsEnforced() throws Exception {
+        List<Connection> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                held.add(sluice.connect("postgres", "postgres", ""));
+            }
+            assertThatThrownBy(() -> sluice.connect("postgres", "postgres", "").close())
+                    .isInstanceOf(SQLException.class)
+                    .hasMessageContaining("no more connections allowed (max_client_conn)");
+            held.remove(0).close();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (true) {
+                try (Connection c = sluice.connect("postgres", "postgres", "")) {
+                    assertThat(c.isValid(5)).isTrue();
+                    break;
+                } catch (SQLException e) {
+                    if (System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(50);
+                }
+            }
+        } finally {
+            for (Connection c : held) {
+                c.close();
+            }
+        }
+    }
+
+    @Test
+    void badConfigFailsStartWithFileLineAndKey() throws Exception {
+        Path dir = Files.createTempDirectory("sluice-badconf");
+        Path ini = dir.resolve("pgbouncer.ini");
+        Files.writeString(ini, "[databases]\n* = host=127.0.0.1\n\n[pgbouncer]\nauth_type = trust\nlisten_port = abc\n");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                "io.sluice.server.Main", ini.toString()).redirectErrorStream(true).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).isEqualTo(2);
+        assertThat(output).contains(ini + ":6: listen_port:");
+
+        Files.writeString(ini, "[databases]\n* = host=127.0.0.1 colour=blue\n\n[pgbouncer]\nauth_type = trust\n");
+        p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                "io.sluice.server.Main", ini.toString()).redirectErrorStream(true).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).isEqualTo(2);
+        assertThat(output).contains(ini + ":2:").contains("unrecognized connection parameter: colour");
+    }
+}
