@@ -23,8 +23,12 @@ public final class Config {
     /** Would let everyone in or lock everyone out, so refused rather than ignored. */
     private static final Set<AuthType> UNSUPPORTED_AUTH =
             EnumSet.of(AuthType.CERT, AuthType.HBA, AuthType.PAM, AuthType.LDAP);
+    /**
+     * Password methods can't work without secrets. trust may go without: then any user name is
+     * accepted (with an auth_file, only the users in it, as in PgBouncer).
+     */
     private static final Set<AuthType> NEEDS_AUTH_FILE =
-            EnumSet.of(AuthType.TRUST, AuthType.PLAIN, AuthType.MD5, AuthType.SCRAM_SHA_256);
+            EnumSet.of(AuthType.PLAIN, AuthType.MD5, AuthType.SCRAM_SHA_256);
 
     private final Path path;
     private final Settings settings;

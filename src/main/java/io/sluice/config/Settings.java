@@ -22,13 +22,13 @@ public final class Settings {
      */
     public static final Set<String> IMPLEMENTED = Set.of(
             "listen_addr", "listen_port", "unix_socket_dir", "unix_socket_mode", "auth_type",
-            "auth_file", "admin_users", "stats_users", "pool_mode", "max_client_conn",
+            "auth_file", "pool_mode", "max_client_conn",
             "default_pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout",
             "max_db_connections", "max_user_connections", "server_reset_query",
             "server_reset_query_always", "ignore_startup_parameters", "logfile", "pidfile",
             "max_packet_size", "server_login_retry", "server_connect_timeout",
             "client_login_timeout", "track_extra_parameters", "application_name_add_host",
-            "conffile", "job_name");
+            "conffile", "job_name", "server_idle_timeout", "server_lifetime", "query_wait_timeout");
 
     private final Map<String, String> explicit;
     private final Path baseDir;

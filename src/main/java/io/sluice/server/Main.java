@@ -4,6 +4,7 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.FileAppender;
+import io.sluice.config.Config;
 import io.sluice.config.ConfigException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -46,13 +47,14 @@ public final class Main implements Callable<Integer> {
         Logger log = LoggerFactory.getLogger(Main.class);
         Sluice sluice;
         try {
-            sluice = Sluice.start(config, threads);
+            Config loaded = Config.load(config);
+            if (loaded.settings().logfile() != null) {
+                addFileLog(logging, loaded.settings().logfile());
+            }
+            sluice = Sluice.start(loaded, threads);
         } catch (ConfigException e) {
             System.err.println("sluice: configuration error: " + e.getMessage());
             return 2;
-        }
-        if (sluice.config().settings().logfile() != null) {
-            addFileLog(logging, sluice.config().settings().logfile());
         }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

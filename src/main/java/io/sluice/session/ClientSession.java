@@ -21,6 +21,7 @@ import io.sluice.protocol.ProtocolException;
 import io.sluice.protocol.SqlState;
 import io.sluice.protocol.StartupDecoder;
 import io.sluice.protocol.StartupRequest;
+import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -121,7 +122,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void channelReadComplete(ChannelHandlerContext c) {
-        if (wroteToServer) {
+        if (wroteToServer && server != null) {
             wroteToServer = false;
             server.flush();
             if (!server.channel().isWritable()) {
@@ -233,6 +234,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 fatal(SqlState.PROTOCOL_VIOLATION, problem);
                 return;
             }
+        }
+        if (settings.applicationNameAddHost() && channel.remoteAddress() instanceof InetSocketAddress a) {
+            tracked.addHostToApplicationName(a.getAddress().getHostAddress() + ":" + a.getPort());
         }
         if (startup.minorVersion() > 0 || !unsupportedOptions.isEmpty()) {
             PgWriter.negotiateProtocolVersion(out, 0, unsupportedOptions);

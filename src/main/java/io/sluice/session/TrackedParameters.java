@@ -86,6 +86,11 @@ final class TrackedParameters {
         return null;
     }
 
+    /** application_name_add_host: the client's address goes after its application_name. */
+    void addHostToApplicationName(String hostAndPort) {
+        requested.merge("application_name", " - " + hostAndPort, String::concat);
+    }
+
     /** Writes the ParameterStatus set for the client's welcome: the server's, with the client's own values. */
     void welcome(Map<String, String> server, ByteBuf out) {
         Map<String, String> shown = new LinkedHashMap<>(server);

@@ -191,4 +191,14 @@ class AuthIT {
             assertThat(rs.getString(1)).isEqualTo("Asia/Tokyo");
         }
     }
+
+    @Test
+    void applicationNameAddHostAppendsTheClientAddress() throws Exception {
+        try (SluiceHarness h = SluiceHarness.start(DATABASES,
+                COMMON + "auth_type = trust\napplication_name_add_host = 1", SluiceHarness.USERLIST)) {
+            var r = SluiceHarness.psql("-X", "-At", "-c", "SELECT current_setting('application_name')",
+                    "postgresql://postgres@127.0.0.1:" + h.port() + "/postgres?application_name=billing");
+            assertThat(r.output()).matches("billing - 127\\.0\\.0\\.1:\\d+");
+        }
+    }
 }
