@@ -373,6 +373,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void serverAssigned(ServerConnection s) {
+        assert s.channel().eventLoop() == channel.eventLoop() : "client and server must share one event loop";
         server = s;
         move(ClientState.ACTIVE);
         if (!welcomeSent) {

@@ -38,12 +38,20 @@ class PoolingIT {
                     + " application_name=sluice_warm",
             "reserve = host=127.0.0.1 port=${PG_PORT} dbname=postgres pool_size=1 reserve_pool_size=1",
             "capped = host=127.0.0.1 port=${PG_PORT} dbname=postgres pool_size=5 max_db_connections=1",
-            "socketdb = host=${PG_SOCKET} port=${PG_PORT} dbname=postgres");
+            "socketdb = host=${PG_SOCKET} port=${PG_PORT} dbname=postgres",
+            "down = host=127.0.0.1 port=${DOWN_PORT} dbname=postgres");
     private static SluiceHarness sluice;
 
     @BeforeAll
     static void start() {
-        sluice = SluiceHarness.start(DATABASES.replace("${PG_SOCKET}", TestPostgres.socketDir().toString()),
+        int downPort;
+        try {
+            downPort = SluiceHarness.freePort();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        sluice = SluiceHarness.start(DATABASES.replace("${PG_SOCKET}", TestPostgres.socketDir().toString())
+                        .replace("${DOWN_PORT}", String.valueOf(downPort)),
                 String.join("\n",
                         "auth_type = md5",
                         "ignore_startup_parameters = extra_float_digits",
@@ -137,7 +145,8 @@ class PoolingIT {
     /** With one event loop every client shares the same server, so the reset is what cleans it. */
     @Test
     void sessionStateDoesNotLeakToTheNextSession() throws Exception {
-        try (SluiceHarness single = SluiceHarness.start(DATABASES.replace("${PG_SOCKET}", "/tmp"),
+        try (SluiceHarness single = SluiceHarness.start(DATABASES.replace("${PG_SOCKET}", "/tmp")
+                        .replace("${DOWN_PORT}", "1"),
                 "auth_type = md5\nignore_startup_parameters = extra_float_digits", SluiceHarness.USERLIST, 1)) {
             sessionStateDoesNotLeak(single);
         }
@@ -284,6 +293,15 @@ class PoolingIT {
         } finally {
             ex.shutdownNow();
         }
+    }
+
+    @Test
+    void serverThatIsDownGivesAClearErrorNotAHang() throws Exception {
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> connect("down").close())
+                .isInstanceOf(SQLException.class)
+                .hasMessageContaining("could not connect to server 127.0.0.1:");
+        assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start)).isLessThan(10);
     }
 
     @Test
