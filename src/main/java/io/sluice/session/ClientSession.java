@@ -93,8 +93,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     // ---- Netty ----
 
     @Override
-    public void channelActive(ChannelHandlerContext c) {
+    public void handlerAdded(ChannelHandlerContext c) {
         channel = c.channel();
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext c) {
         long timeout = ctx.config().settings().clientLoginTimeout().toMillis();
         if (timeout > 0) {
             loginTimeout = channel.eventLoop().schedule(() -> {
