@@ -19,12 +19,10 @@ public final class Pool {
     private final AtomicInteger servers = new AtomicInteger();
     /** Clients waiting on all loops; lets a shard tell that an idle server is wanted elsewhere. */
     final AtomicInteger waiting = new AtomicInteger();
-    /** max_db_connections count, shared by every pool of the database. */
-    private final AtomicInteger dbServers;
-    private final int maxDbConnections;
-    /** max_user_connections count, shared by every pool of the user. */
-    private final AtomicInteger userServers;
-    private final int maxUserConnections;
+    /** max_db_connections, shared by every pool of the database. */
+    private final LimitGroup dbLimit;
+    /** max_user_connections, shared by every pool of the user. */
+    private final LimitGroup userLimit;
 
     private volatile Map<String, String> welcomeParameters;
     private volatile byte[][] scramKeys;
@@ -34,13 +32,10 @@ public final class Pool {
     record FailedLogin(io.sluice.protocol.PgReader.ErrorFields error, long atNanos) {
     }
 
-    Pool(PoolConfig config, EventLoop[] loops, ServerConnector connector,
-            AtomicInteger dbServers, int maxDbConnections, AtomicInteger userServers, int maxUserConnections) {
+    Pool(PoolConfig config, EventLoop[] loops, ServerConnector connector, LimitGroup dbLimit, LimitGroup userLimit) {
         this.config = config;
-        this.dbServers = dbServers;
-        this.maxDbConnections = maxDbConnections;
-        this.userServers = userServers;
-        this.maxUserConnections = maxUserConnections;
+        this.dbLimit = dbLimit;
+        this.userLimit = userLimit;
         this.shards = new PoolShard[loops.length];
         for (int i = 0; i < loops.length; i++) {
             shards[i] = new PoolShard(this, i, loops[i], connector);
@@ -107,24 +102,33 @@ public final class Pool {
         if (!tryIncrement(servers, limit)) {
             return false;
         }
-        if (!tryIncrement(dbServers, maxDbConnections)) {
+        if (!dbLimit.tryIncrement()) {
             servers.decrementAndGet();
             return false;
         }
-        if (!tryIncrement(userServers, maxUserConnections)) {
-            dbServers.decrementAndGet();
+        if (!userLimit.tryIncrement()) {
+            dbLimit.decrement();
             servers.decrementAndGet();
             return false;
         }
         return true;
     }
 
-    /** A server closed: its slot is free; a loop with waiting clients may use it. */
+    /** A server closed: its slot is free for this pool, or another pool of its database or user. */
     void releaseSlot() {
         servers.decrementAndGet();
-        dbServers.decrementAndGet();
-        userServers.decrementAndGet();
+        dbLimit.decrement();
+        userLimit.decrement();
         slotFreed();
+        for (LimitGroup g : new LimitGroup[] {dbLimit, userLimit}) {
+            if (g.limited()) {
+                for (Pool p : g.pools()) {
+                    if (p != this) {
+                        p.slotFreed();
+                    }
+                }
+            }
+        }
     }
 
     /** Tells the loop whose clients have waited longest that a slot is free. */
@@ -143,27 +147,65 @@ public final class Pool {
         }
     }
 
-    /** True when clients on another loop wait with no server on its way to them. */
+    /**
+     * True when clients wait with no server on its way to them on another loop of this pool,
+     * or in another pool of this database or user whose shared limit is reached.
+     */
     boolean starvedElsewhere(PoolShard self) {
+        if (starved(self)) {
+            return true;
+        }
+        for (LimitGroup g : new LimitGroup[] {dbLimit, userLimit}) {
+            if (g.full()) {
+                for (Pool p : g.pools()) {
+                    if (p != this && p.starved(null)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    private boolean starved(PoolShard except) {
         if (waiting.get() == 0) {
             return false;
         }
         for (PoolShard s : shards) {
-            if (s != self && s.starved) {
+            if (s != except && s.starved) {
                 return true;
             }
         }
         return false;
     }
 
-    /** A loop has waiters and no room: ask the other loops to give up an idle server. */
+    /**
+     * A loop has waiters and no room: ask another loop of this pool, or another pool sharing a
+     * full database or user limit, to give up an idle server.
+     */
     void requestDonation(PoolShard from) {
-        for (PoolShard s : shards) {
-            if (s != from && s.idleCount > 0) {
-                s.loop().execute(s::donateIdle);
-                return;
+        if (askIdle(this, from)) {
+            return;
+        }
+        for (LimitGroup g : new LimitGroup[] {dbLimit, userLimit}) {
+            if (g.full()) {
+                for (Pool p : g.pools()) {
+                    if (p != this && askIdle(p, null)) {
+                        return;
+                    }
+                }
             }
         }
+    }
+
+    private static boolean askIdle(Pool pool, PoolShard except) {
+        for (PoolShard s : pool.shards) {
+            if (s != except && s.idleCount > 0) {
+                s.loop().execute(s::donateIdle);
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean tryIncrement(AtomicInteger counter, int limit) {

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * All pools, created on first use from the config: one per (database, user), or one per
@@ -30,8 +29,8 @@ public final class PoolManager {
     private final Map<EventLoop, Integer> loopIndex = new IdentityHashMap<>();
     private final ServerConnector connector;
     private final ConcurrentHashMap<String, Pool> pools = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, AtomicInteger> dbServers = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, AtomicInteger> userServers = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, LimitGroup> dbLimits = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, LimitGroup> userLimits = new ConcurrentHashMap<>();
 
     public PoolManager(Config config, AuthFile authFile, List<EventLoop> loops, ServerConnector connector) {
         this.config = config;
@@ -113,9 +112,12 @@ public final class PoolManager {
                 s.serverResetQuery() == null ? "" : s.serverResetQuery(), s.serverResetQueryAlways(),
                 s.serverLoginRetry(), s.serverConnectTimeout(), s.queryWaitTimeout(), s.serverIdleTimeout(),
                 s.serverLifetime());
-        AtomicInteger dbCount = dbServers.computeIfAbsent(db.name(), k -> new AtomicInteger());
-        AtomicInteger userCount = userServers.computeIfAbsent(user, k -> new AtomicInteger());
-        return new Pool(pc, loops, connector, dbCount, maxDb, userCount, maxUser);
+        LimitGroup dbLimit = dbLimits.computeIfAbsent(db.name(), k -> new LimitGroup(maxDb));
+        LimitGroup userLimit = userLimits.computeIfAbsent(user, k -> new LimitGroup(maxUser));
+        Pool pool = new Pool(pc, loops, connector, dbLimit, userLimit);
+        dbLimit.add(pool);
+        userLimit.add(pool);
+        return pool;
     }
 
     /** Every shard of every pool that lives on {@code loop}, for that loop's upkeep. */

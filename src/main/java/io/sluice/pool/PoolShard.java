@@ -172,6 +172,11 @@ public final class PoolShard {
             return;
         }
         if (s.owesReply()) {
+            // Cancel first: a backend busy in a long query does not notice a closed socket
+            // until the query ends, and would hold its slot in PostgreSQL until then.
+            if (s.processId() != 0) {
+                connector.cancel(s);
+            }
             retire(s, "client disconnect while server was not ready");
             return;
         }
@@ -310,6 +315,9 @@ public final class PoolShard {
         PoolConfig cfg = pool.config();
         if (!waiters.isEmpty()) {
             openForWaiters();
+            if (starved) {
+                pool.requestDonation(this);
+            }
             long timeout = cfg.queryWaitTimeout().toNanos();
             while (timeout > 0 && !waiters.isEmpty() && now - waiters.peekFirst().sinceNanos() > timeout) {
                 Waiter w = waiters.pollFirst();

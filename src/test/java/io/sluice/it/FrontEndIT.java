@@ -130,6 +130,38 @@ class FrontEndIT {
     }
 
     @Test
+    void gssEncRequestIsAnsweredNo() throws Exception {
+        try (Wire w = new Wire(sluice.port())) {
+            w.out.writeInt(8);
+            w.out.writeInt(80877104);
+            w.out.flush();
+            assertThat(w.in.readByte()).isEqualTo((byte) 'N');
+            w.startup(196608, "user\0postgres\0");
+            assertThat(w.readUntilReady()).last().extracting(Msg::type).isEqualTo('Z');
+        }
+    }
+
+    /** BackendKeyData is Sluice's own random key, not the server's: cancels must go through Sluice. */
+    @Test
+    void backendKeyDataIsSluicesOwn() throws Exception {
+        try (Wire w = new Wire(sluice.port())) {
+            w.startup(196608, "user\0postgres\0database\0postgres\0");
+            Msg key = w.readUntilReady().stream().filter(m -> m.type() == 'K').findFirst().orElseThrow();
+            int pid = ByteBuffer.wrap(key.body()).getInt();
+            byte[] q = "SELECT pg_backend_pid()\0".getBytes(StandardCharsets.UTF_8);
+            w.out.writeByte('Q');
+            w.out.writeInt(4 + q.length);
+            w.out.write(q);
+            w.out.flush();
+            List<Msg> msgs = w.readUntilReady();
+            Msg row = msgs.get(1);
+            assertThat(row.type()).isEqualTo('D');
+            int realPid = Integer.parseInt(new String(row.body(), 6, row.body().length - 6, StandardCharsets.UTF_8));
+            assertThat(pid).isNotEqualTo(realPid);
+        }
+    }
+
+    @Test
     void newerMinorVersionAndProtocolOptionsGetNegotiateProtocolVersion() throws Exception {
         try (Wire w = new Wire(sluice.port())) {
             w.startup(196608 + 2, "user\0postgres\0_pq_.future_option\0on\0");

@@ -145,10 +145,95 @@ class PoolingIT {
     /** With one event loop every client shares the same server, so the reset is what cleans it. */
     @Test
     void sessionStateDoesNotLeakToTheNextSession() throws Exception {
-        try (SluiceHarness single = SluiceHarness.start(DATABASES.replace("${PG_SOCKET}", "/tmp")
-                        .replace("${DOWN_PORT}", "1"),
-                "auth_type = md5\nignore_startup_parameters = extra_float_digits", SluiceHarness.USERLIST, 1)) {
+        try (SluiceHarness single = singleLoop()) {
             sessionStateDoesNotLeak(single);
+        }
+    }
+
+    private static SluiceHarness singleLoop() {
+        return SluiceHarness.start(DATABASES.replace("${PG_SOCKET}", "/tmp").replace("${DOWN_PORT}", "1"),
+                "auth_type = md5\nignore_startup_parameters = extra_float_digits", SluiceHarness.USERLIST, 1);
+    }
+
+    @Test
+    void clientGoneInsideATransactionLeavesNoTransactionBehind() throws Exception {
+        try (SluiceHarness h = singleLoop()) {
+            int pid;
+            try (Connection c = h.connect("one", "md5user", "md5pass")) {
+                pid = backendPid(c);
+                c.setAutoCommit(false);
+                try (Statement st = c.createStatement()) {
+                    st.execute("CREATE TEMP TABLE t_in_tx (x int)");
+                    st.execute("SELECT txid_current()");
+                }
+                // closed with the transaction open
+            }
+            try (Connection c = h.connect("one", "md5user", "md5pass")) {
+                assertThat(backendPid(c)).isEqualTo(pid);
+                assertThat(scalar(c, "SELECT txid_current_if_assigned()")).isNull();
+                assertThat(scalar(c, "SELECT count(*) FROM pg_class WHERE relname = 't_in_tx'")).isEqualTo("0");
+            }
+        }
+    }
+
+    @Test
+    void clientGoneWhileAQueryRunsGetsItsServerClosedNotReused() throws Exception {
+        try (SluiceHarness h = singleLoop()) {
+            int pid;
+            Connection c = h.connect("one", "md5user", "md5pass");
+            pid = backendPid(c);
+            ExecutorService ex = Executors.newSingleThreadExecutor();
+            try {
+                Future<?> running = ex.submit(() -> {
+                    try (Statement st = c.createStatement()) {
+                        st.execute("SELECT pg_sleep(30)");
+                    }
+                    return null;
+                });
+                Thread.sleep(500);
+                c.abort(Runnable::run);
+                try (Connection next = h.connect("one", "md5user", "md5pass")) {
+                    assertThat(backendPid(next)).as("a fresh server, not the busy one").isNotEqualTo(pid);
+                    assertThat(scalar(next, "SELECT 'clean'")).isEqualTo("clean");
+                }
+                running.cancel(true);
+            } finally {
+                ex.shutdownNow();
+            }
+            try (Connection d = TestPostgres.direct()) {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (!"0".equals(scalar(d, "SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid))
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(100);
+                }
+                assertThat(scalar(d, "SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid))
+                        .as("the busy server was closed").isEqualTo("0");
+            }
+        }
+    }
+
+    @Test
+    void maxUserConnectionsIsSharedByTheUsersPools() throws Exception {
+        try (SluiceHarness h = SluiceHarness.start(
+                DATABASES.replace("${PG_SOCKET}", "/tmp").replace("${DOWN_PORT}", "1")
+                        + "\n\n[users]\nplainuser = max_user_connections=1",
+                "auth_type = md5\nignore_startup_parameters = extra_float_digits", SluiceHarness.USERLIST)) {
+            Connection first = h.connect("postgres", "plainuser", "plainpass");
+            backendPid(first);
+            ExecutorService ex = Executors.newSingleThreadExecutor();
+            try {
+                Future<Integer> second = ex.submit(() -> {
+                    try (Connection c = h.connect("five", "plainuser", "plainpass")) {
+                        return backendPid(c);
+                    }
+                });
+                Thread.sleep(1000);
+                assertThat(second.isDone()).as("waits: the user's one connection is taken").isFalse();
+                first.close();
+                assertThat(second.get(20, TimeUnit.SECONDS)).isPositive();
+            } finally {
+                ex.shutdownNow();
+            }
         }
     }
 
