@@ -23,6 +23,8 @@ public final class Pool {
     private final LimitGroup dbLimit;
     /** max_user_connections, shared by every pool of the user. */
     private final LimitGroup userLimit;
+    /** Both shared limits, for loops over them without an allocation per release. */
+    private final LimitGroup[] limits;
 
     private volatile Map<String, String> welcomeParameters;
     private volatile byte[][] scramKeys;
@@ -36,6 +38,7 @@ public final class Pool {
         this.config = config;
         this.dbLimit = dbLimit;
         this.userLimit = userLimit;
+        this.limits = new LimitGroup[] {dbLimit, userLimit};
         this.shards = new PoolShard[loops.length];
         for (int i = 0; i < loops.length; i++) {
             shards[i] = new PoolShard(this, i, loops[i], connector);
@@ -120,7 +123,7 @@ public final class Pool {
         dbLimit.decrement();
         userLimit.decrement();
         slotFreed();
-        for (LimitGroup g : new LimitGroup[] {dbLimit, userLimit}) {
+        for (LimitGroup g : limits) {
             if (g.limited()) {
                 for (Pool p : g.pools()) {
                     if (p != this) {
@@ -152,13 +155,14 @@ public final class Pool {
      * or in another pool of this database or user whose shared limit is reached.
      */
     boolean starvedElsewhere(PoolShard self) {
-        if (starved(self)) {
+        long now = System.nanoTime();
+        if (starved(self, now)) {
             return true;
         }
-        for (LimitGroup g : new LimitGroup[] {dbLimit, userLimit}) {
+        for (LimitGroup g : limits) {
             if (g.full()) {
                 for (Pool p : g.pools()) {
-                    if (p != this && p.starved(null)) {
+                    if (p != this && p.starved(null, now)) {
                         return true;
                     }
                 }
@@ -167,12 +171,12 @@ public final class Pool {
         return false;
     }
 
-    private boolean starved(PoolShard except) {
+    private boolean starved(PoolShard except, long now) {
         if (waiting.get() == 0) {
             return false;
         }
         for (PoolShard s : shards) {
-            if (s != except && s.starved) {
+            if (s != except && s.needsServerFromElsewhere(now)) {
                 return true;
             }
         }
@@ -187,7 +191,7 @@ public final class Pool {
         if (askIdle(this, from)) {
             return;
         }
-        for (LimitGroup g : new LimitGroup[] {dbLimit, userLimit}) {
+        for (LimitGroup g : limits) {
             if (g.full()) {
                 for (Pool p : g.pools()) {
                     if (p != this && askIdle(p, null)) {

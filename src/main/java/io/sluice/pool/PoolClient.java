@@ -18,7 +18,13 @@ public interface PoolClient {
     /** No server can be had: the client gets this error and is closed. */
     void serverUnavailable(String sqlState, String message);
 
-    /** ReadyForQuery relayed from the linked server, with its transaction status byte. */
+    /**
+     * True when the client wants ReadyForQuery kept back and given to {@link #serverReady} only
+     * (statement mode, which must turn a transaction block into an error instead).
+     */
+    boolean withholdsReady();
+
+    /** ReadyForQuery from the linked server, with its transaction status byte; relayed unless withheld. */
     void serverReady(byte status);
 
     /** ParameterStatus relayed from the linked server. */

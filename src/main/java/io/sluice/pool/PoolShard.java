@@ -39,8 +39,18 @@ public final class PoolShard {
     volatile int waitingCount;
     volatile long oldestWaitNanos;
     volatile int idleCount;
-    /** Clients wait here that no login in progress will serve: a free server elsewhere should come here. */
+    /** Clients wait here that no login in progress will serve: a free slot should come here. */
     volatile boolean starved;
+    /** Servers this shard holds in any state: with none, its waiters can only be served from elsewhere. */
+    volatile int serverTotal;
+
+    /**
+     * How long waiters on a loop that has servers of its own wait for one of them before
+     * another loop gives up a server for them (closing it there, opening one here). Shorter
+     * means more reconnects under uneven load; longer, more wait. A transaction normally ends
+     * well within it.
+     */
+    private static final long REBALANCE_AFTER_NANOS = 5_000_000;
 
     /** A client in the waiting list and since when it waits. */
     private record Waiter(PoolClient client, long sinceNanos) {
@@ -111,8 +121,14 @@ public final class PoolShard {
         s.close(reason);
     }
 
+    /** True when a server closed on another loop for these waiters is worth the reconnect. */
+    boolean needsServerFromElsewhere(long now) {
+        return starved && (serverTotal == 0 || now - oldestWaitNanos > REBALANCE_AFTER_NANOS);
+    }
+
     /** Updates what other loops may read of this shard. */
     private void publish() {
+        serverTotal = login.size() + idle.size() + active.size() + reset.size();
         idleCount = idle.size();
         waitingCount = waiters.size();
         starved = waiters.size() > login.size();

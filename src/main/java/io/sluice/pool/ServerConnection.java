@@ -98,7 +98,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         return tx != TransactionState.IDLE;
     }
 
-    boolean owesReply() {
+    /** A reply (ReadyForQuery, or the rest of a message) is still to come from the server. */
+    public boolean owesReply() {
         return pendingReady > 0 || internalPending > 0 || (scanner != null && !scanner.atBoundary());
     }
 
@@ -138,6 +139,12 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     }
 
     void unlink() {
+        if (wroteToClient && client != null) {
+            // Released inside a read, at ReadyForQuery: the reply must not wait for a flush
+            // that channelReadComplete would no longer give it (the link is gone by then).
+            wroteToClient = false;
+            client.channel().flush();
+        }
         this.client = null;
         channel.config().setAutoRead(true);
     }
@@ -230,6 +237,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         if (state == ServerState.ACTIVE && internalPending == 0) {
             switch (type) {
                 case BackendCodes.READY_FOR_QUERY:
+                    return client != null && client.withholdsReady() ? MessageScanner.CONSUME : MessageScanner.INSPECT;
                 case BackendCodes.PARAMETER_STATUS:
                     return MessageScanner.INSPECT;
                 default:

@@ -2,6 +2,8 @@ package io.sluice.protocol;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.util.concurrent.FastThreadLocal;
 
 /**
  * Finds typed-message boundaries in one direction of a stream without copying it.
@@ -204,8 +206,41 @@ public final class MessageScanner {
     }
 
     private boolean complete(ByteBuf in, Sink sink, int bodyStart, int bodyLength, int runStart, int first) {
-        return complete(in, sink, in.slice(bodyStart, bodyLength), runStart, first);
+        Scratch scratch = SCRATCH.get();
+        if (scratch.busy || bodyLength > Scratch.MAX) {
+            return complete(in, sink, in.slice(bodyStart, bodyLength), runStart, first);
+        }
+        // The hot case (ReadyForQuery once a transaction): a copy of a few bytes into this
+        // thread's scratch buffer instead of a new slice object per message.
+        scratch.busy = true;
+        try {
+            ByteBuf body = scratch.load(in, bodyStart, bodyLength);
+            return complete(in, sink, body, runStart, first);
+        } finally {
+            scratch.busy = false;
+        }
     }
+
+    /** One per event-loop thread: holds an inspected body during its onMessage call. */
+    private static final class Scratch {
+        static final int MAX = 1024;
+        /** Wrapped, not allocator-made: it lives as long as its thread and is never released. */
+        final ByteBuf buf = Unpooled.wrappedBuffer(new byte[MAX]);
+        boolean busy;
+
+        ByteBuf load(ByteBuf in, int index, int length) {
+            buf.clear();
+            in.getBytes(index, buf, length);
+            return buf;
+        }
+    }
+
+    private static final FastThreadLocal<Scratch> SCRATCH = new FastThreadLocal<>() {
+        @Override
+        protected Scratch initialValue() {
+            return new Scratch();
+        }
+    };
 
     private boolean complete(ByteBuf in, Sink sink, ByteBuf body, int runStart, int first) {
         state = HEADER;

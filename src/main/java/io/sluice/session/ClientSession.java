@@ -1,12 +1,14 @@
 package io.sluice.session;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.config.PoolMode;
 import io.sluice.config.Settings;
 import io.sluice.pool.Pool;
 import io.sluice.pool.PoolClient;
@@ -42,6 +44,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private static final AtomicLong IDS = new AtomicLong();
     /** Auth messages are tiny; the same cap as a start-up packet. */
     private static final int MAX_AUTH_MESSAGE = StartupDecoder.MAX_STARTUP_PACKET;
+    /** ReadyForQuery 'I', shared: written by statement mode after it checked the status. */
+    private static final ByteBuf READY_IDLE = Unpooled.unreleasableBuffer(
+            Unpooled.directBuffer(6).writeByte(BackendCodes.READY_FOR_QUERY).writeInt(5).writeByte('I'));
 
     private final long id = IDS.incrementAndGet();
     private final SessionContext ctx;
@@ -55,6 +60,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private Pool pool;
     private PoolShard shard;
     private ServerConnection server;
+    private PoolMode poolMode = PoolMode.SESSION;
     private int cancelPid;
     private int cancelKey;
     private boolean registered;
@@ -269,6 +275,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         pool = p.get();
+        poolMode = pool.config().poolMode();
         if (auth.scram() != null && auth.secretIsScram() && auth.scram().succeeded()) {
             pool.rememberScramKeys(auth.scram().clientKey(), auth.scram().keys().serverKey());
         }
@@ -417,6 +424,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             server.flush();
         }
         channel.config().setAutoRead(true);
+        if (!any) {
+            // Linked only to learn the server's parameters (first login of the pool).
+            maybeRelease();
+        }
     }
 
     private void releaseHeld() {
@@ -427,8 +438,36 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     @Override
+    public boolean withholdsReady() {
+        return poolMode == PoolMode.STATEMENT;
+    }
+
+    @Override
     public void serverReady(byte status) {
-        // Session mode: the server stays with the client until it disconnects.
+        if (poolMode == PoolMode.STATEMENT) {
+            if (status != 'I') {
+                // PgBouncer's rule and message, in place of the ReadyForQuery that opened the
+                // block; the server is rolled back when the client is gone.
+                fatal(SqlState.PROTOCOL_VIOLATION, "transaction blocks not allowed in statement pooling mode");
+                return;
+            }
+            channel.writeAndFlush(READY_IDLE.duplicate(), channel.voidPromise());
+        }
+        maybeRelease();
+    }
+
+    /**
+     * Transaction and statement modes give the server back once it is idle with no reply owed:
+     * after the last ReadyForQuery of a pipeline, outside a transaction block.
+     */
+    private void maybeRelease() {
+        if (poolMode == PoolMode.SESSION || server == null || syncing || !server.isClean()) {
+            return;
+        }
+        ServerConnection s = server;
+        server = null;
+        move(ClientState.IDLE);
+        shard.release(s);
     }
 
     @Override

@@ -97,17 +97,22 @@ public final class SluiceHarness implements AutoCloseable {
 
     /** Runs psql (the real client) with the given arguments; returns exit code and output. */
     public static PsqlResult psql(String... args) throws IOException, InterruptedException {
+        return run("psql", args);
+    }
+
+    /** Runs a PostgreSQL client program (psql, pgbench) and returns exit code and output. */
+    public static PsqlResult run(String program, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
-        cmd.add(psqlBinary());
+        cmd.add(binary(program));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("PGCONNECT_TIMEOUT", "10");
         pb.environment().remove("PGPASSWORD");
         Process p = pb.start();
         p.getOutputStream().close();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            throw new IllegalStateException("psql did not finish in 60 s: " + cmd);
+            throw new IllegalStateException(program + " did not finish in 120 s: " + cmd);
         }
         return new PsqlResult(p.exitValue(), new String(p.getInputStream().readAllBytes()).trim());
     }
@@ -116,22 +121,22 @@ public final class SluiceHarness implements AutoCloseable {
     public record PsqlResult(int exitCode, String output) {
     }
 
-    static String psqlBinary() {
-        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            if (Files.isExecutable(Path.of(d, "psql"))) {
-                return Path.of(d, "psql").toString();
-            }
-        }
+    static String binary(String program) {
         File[] versions = new File("/usr/lib/postgresql").listFiles();
         if (versions != null) {
             for (File v : versions) {
-                File f = new File(v, "bin/psql");
+                File f = new File(v, "bin/" + program);
                 if (f.canExecute()) {
                     return f.getPath();
                 }
             }
         }
-        throw new IllegalStateException("psql not found: install postgresql-client (.ci/run does)");
+        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            if (Files.isExecutable(Path.of(d, program))) {
+                return Path.of(d, program).toString();
+            }
+        }
+        throw new IllegalStateException(program + " not found: install postgresql-client (.ci/run does)");
     }
 
     @Override
