@@ -314,4 +314,45 @@ class TransactionPoolingIT {
             assertThat(scalar(a, "SELECT current_setting('application_name')")).isEqualTo("client-a");
         }
     }
+
+    /**
+     * Backpressure: a client that does not read a 200 MB result makes Sluice stop reading from
+     * its server, so Sluice's buffers stay small and other clients keep going.
+     */
+    @Test
+    void slowReaderIsBackpressuredWithoutSlowingOthers() throws Exception {
+        int rows = 200_000;
+        try (PgWire slow = new PgWire(sluice.port(), "md5user", "md5pass", "tx")) {
+            slow.send(b -> io.sluice.protocol.PgWriter.query(b,
+                    "SELECT repeat('x', 1000) FROM generate_series(1, " + rows + ")"));
+            Thread.sleep(1500);
+            long used = directMemoryInUse();
+            long start = System.nanoTime();
+            try (Connection c = connect(sluice, "tx")) {
+                for (int i = 0; i < 300; i++) {
+                    assertThat(scalar(c, "SELECT " + i)).isEqualTo(String.valueOf(i));
+                }
+            }
+            long othersMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertThat(othersMs).as("300 queries of another client while one reads nothing").isLessThan(15_000);
+            assertThat(used).as("Netty direct memory in use while the reader stalls").isLessThan(32L << 20);
+            assertThat(directMemoryInUse()).isLessThan(32L << 20);
+            int dataRows = 0;
+            while (true) {
+                PgWire.Msg m = slow.read();
+                if (m.type() == 'D') {
+                    dataRows++;
+                } else if (m.type() == 'Z') {
+                    break;
+                }
+            }
+            assertThat(dataRows).isEqualTo(rows);
+        }
+    }
+
+    private static long directMemoryInUse() {
+        io.netty.buffer.ByteBufAllocator alloc = io.netty.buffer.ByteBufAllocator.DEFAULT;
+        assertThat(alloc).isInstanceOf(io.netty.buffer.ByteBufAllocatorMetricProvider.class);
+        return ((io.netty.buffer.ByteBufAllocatorMetricProvider) alloc).metric().usedDirectMemory();
+    }
 }

@@ -1,0 +1,140 @@
+package io.sluice.it;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.sluice.auth.Md5Auth;
+import io.sluice.auth.Secret;
+import io.sluice.protocol.PgWriter;
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A bare protocol-3 client for tests that need what drivers don't expose: pipelined Syncs,
+ * reading slowly, exact message sequences.
+ */
+final class PgWire implements AutoCloseable {
+    final Socket socket;
+    private final OutputStream out;
+    final DataInputStream in;
+
+    /** One backend message. */
+    record Msg(char type, byte[] body) {
+        String text() {
+            return new String(body, StandardCharsets.UTF_8);
+        }
+
+        /** The first column of a DataRow, as text. */
+        String firstColumn() {
+            int len = ((body[2] & 0xff) << 24) | ((body[3] & 0xff) << 16) | ((body[4] & 0xff) << 8) | (body[5] & 0xff);
+            return new String(body, 6, len, StandardCharsets.UTF_8);
+        }
+    }
+
+    PgWire(int port, String user, String password, String database) throws IOException {
+        socket = new Socket("127.0.0.1", port);
+        socket.setSoTimeout(60_000);
+        out = socket.getOutputStream();
+        in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+        Map<String, String> params = new LinkedHashMap<>();
+        params.put("user", user);
+        params.put("database", database);
+        send(b -> PgWriter.startup(b, params));
+        while (true) {
+            Msg m = read();
+            if (m.type() == 'R') {
+                int code = ((m.body()[0] & 0xff) << 24) | ((m.body()[1] & 0xff) << 16) | ((m.body()[2] & 0xff) << 8)
+                        | (m.body()[3] & 0xff);
+                if (code == 5) {
+                    byte[] salt = {m.body()[4], m.body()[5], m.body()[6], m.body()[7]};
+                    String response = Md5Auth.clientResponse(user, new Secret.Plain(password), salt);
+                    send(b -> PgWriter.password(b, response));
+                } else if (code != 0) {
+                    throw new IOException("unexpected auth request " + code);
+                }
+            } else if (m.type() == 'E') {
+                throw new IOException("login failed: " + m.text());
+            } else if (m.type() == 'Z') {
+                return;
+            }
+        }
+    }
+
+    /** Writes messages built by {@code writer} in one packet. */
+    void send(java.util.function.Consumer<ByteBuf> writer) throws IOException {
+        ByteBuf b = Unpooled.buffer();
+        try {
+            writer.accept(b);
+            out.write(ByteBufUtil.getBytes(b));
+            out.flush();
+        } finally {
+            b.release();
+        }
+    }
+
+    /** Appends Parse (unnamed), Bind, Execute and Sync for {@code sql} with no parameters. */
+    static void extendedQuery(ByteBuf b, String sql) {
+        message(b, 'P', body -> {
+            cstring(body, "");
+            cstring(body, sql);
+            body.writeShort(0);
+        });
+        message(b, 'B', body -> {
+            cstring(body, "");
+            cstring(body, "");
+            body.writeShort(0);
+            body.writeShort(0);
+            body.writeShort(0);
+        });
+        message(b, 'E', body -> {
+            cstring(body, "");
+            body.writeInt(0);
+        });
+        message(b, 'S', body -> { });
+    }
+
+    private static void message(ByteBuf b, char type, java.util.function.Consumer<ByteBuf> body) {
+        b.writeByte(type);
+        int at = b.writerIndex();
+        b.writeInt(0);
+        body.accept(b);
+        b.setInt(at, b.writerIndex() - at);
+    }
+
+    private static void cstring(ByteBuf b, String s) {
+        b.writeBytes(s.getBytes(StandardCharsets.UTF_8)).writeByte(0);
+    }
+
+    Msg read() throws IOException {
+        char type = (char) in.readByte();
+        int len = in.readInt();
+        byte[] body = new byte[len - 4];
+        in.readFully(body);
+        return new Msg(type, body);
+    }
+
+    /** Reads up to and including the next ReadyForQuery. */
+    List<Msg> untilReady() throws IOException {
+        List<Msg> msgs = new ArrayList<>();
+        while (true) {
+            Msg m = read();
+            msgs.add(m);
+            if (m.type() == 'Z') {
+                return msgs;
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        socket.close();
+    }
+}
