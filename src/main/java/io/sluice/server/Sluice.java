@@ -11,7 +11,6 @@ import io.sluice.auth.AuthFile;
 import io.sluice.auth.AuthFileException;
 import io.sluice.config.Config;
 import io.sluice.config.ConfigException;
-import io.sluice.config.PoolMode;
 import io.sluice.config.Settings;
 import io.sluice.pool.PoolManager;
 import io.sluice.pool.PoolShard;
@@ -80,7 +79,6 @@ public final class Sluice implements AutoCloseable {
             log.warn(w);
         }
         Settings s = config.settings();
-        warnUnimplementedPoolModes(config);
         AuthFile authFile = null;
         if (s.authFile() != null) {
             try {
@@ -99,22 +97,6 @@ public final class Sluice implements AutoCloseable {
             throw e;
         }
         return sluice;
-    }
-
-    /** Transaction and statement pooling come in a later release; say so rather than pretend. */
-    private static void warnUnimplementedPoolModes(Config config) {
-        List<String> where = new ArrayList<>();
-        if (config.settings().poolMode() != PoolMode.SESSION) {
-            where.add("[pgbouncer] pool_mode = " + config.settings().poolMode().configName());
-        }
-        config.databases().values().stream().filter(d -> d.poolMode() != null && d.poolMode() != PoolMode.SESSION)
-                .forEach(d -> where.add("database " + d.name() + " pool_mode = " + d.poolMode().configName()));
-        config.users().values().stream().filter(u -> u.poolMode() != null && u.poolMode() != PoolMode.SESSION)
-                .forEach(u -> where.add("user " + u.name() + " pool_mode = " + u.poolMode().configName()));
-        if (!where.isEmpty()) {
-            log.warn("transaction and statement pooling are not implemented yet; these pools run in session"
-                    + " mode: {}", String.join(", ", where));
-        }
     }
 
     private void bind() throws IOException, InterruptedException {

@@ -355,4 +355,40 @@ class TransactionPoolingIT {
         assertThat(alloc).isInstanceOf(io.netty.buffer.ByteBufAllocatorMetricProvider.class);
         return ((io.netty.buffer.ByteBufAllocatorMetricProvider) alloc).metric().usedDirectMemory();
     }
+
+    /** pool_mode in [users] wins over the database's: two clients share a pool of one at once. */
+    @Test
+    void poolModeSetPerUser() throws Exception {
+        try (SluiceHarness h = SluiceHarness.start(
+                "one = host=127.0.0.1 port=${PG_PORT} dbname=postgres pool_size=1\n\n"
+                        + "[users]\nplainuser = pool_mode=transaction",
+                SETTINGS, SluiceHarness.USERLIST, 1)) {
+            Properties p = new Properties();
+            p.setProperty("prepareThreshold", "0");
+            try (Connection a = h.connect("one", "plainuser", "plainpass", p);
+                    Connection b = h.connect("one", "plainuser", "plainpass", p)) {
+                assertThat(scalar(a, "SELECT 'a'")).isEqualTo("a");
+                assertThat(scalar(b, "SELECT 'b'")).isEqualTo("b");
+                assertThat(scalar(a, "SELECT pg_backend_pid()")).isEqualTo(scalar(b, "SELECT pg_backend_pid()"));
+            }
+            // md5user has no [users] entry: the database's session mode holds its one server.
+            try (Connection a = h.connect("one", "md5user", "md5pass")) {
+                scalar(a, "SELECT 1");
+                ExecutorService ex = Executors.newSingleThreadExecutor();
+                try {
+                    Future<String> b = ex.submit(() -> {
+                        try (Connection c = h.connect("one", "md5user", "md5pass")) {
+                            return scalar(c, "SELECT 'b'");
+                        }
+                    });
+                    Thread.sleep(800);
+                    assertThat(b.isDone()).as("session mode: waits for the first session to end").isFalse();
+                    a.close();
+                    assertThat(b.get(20, TimeUnit.SECONDS)).isEqualTo("b");
+                } finally {
+                    ex.shutdownNow();
+                }
+            }
+        }
+    }
 }
