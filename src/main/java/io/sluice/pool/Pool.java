@@ -5,6 +5,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The pool of one (database, user): its resolved config, the global counts that enforce its
@@ -25,6 +26,13 @@ public final class Pool {
     private final LimitGroup userLimit;
     /** Both shared limits, for loops over them without an allocation per release. */
     private final LimitGroup[] limits;
+
+    /** Named Parse messages from clients (prepared-statement tracking). */
+    public final LongAdder clientParses = new LongAdder();
+    /** Parse messages Sluice sent to servers under its own names (including re-prepares). */
+    public final LongAdder serverParses = new LongAdder();
+    /** Bind messages of named statements, rewritten to the server's name. */
+    public final LongAdder binds = new LongAdder();
 
     private volatile Map<String, String> welcomeParameters;
     private volatile byte[][] scramKeys;

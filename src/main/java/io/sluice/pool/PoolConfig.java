@@ -35,7 +35,13 @@ public record PoolConfig(
         Duration serverConnectTimeout,
         Duration queryWaitTimeout,
         Duration serverIdleTimeout,
-        Duration serverLifetime) {
+        Duration serverLifetime,
+        int maxPreparedStatements) {
+
+    /** Whether named prepared statements are tracked and rewritten (transaction and statement modes). */
+    public boolean tracksPreparedStatements() {
+        return poolMode != PoolMode.SESSION && maxPreparedStatements > 0;
+    }
 
     @Override
     public String toString() {

@@ -111,7 +111,7 @@ public final class PoolManager {
                 startup, mode, poolSize, minPool, reserve, s.reservePoolTimeout(), db.connectQuery(),
                 s.serverResetQuery() == null ? "" : s.serverResetQuery(), s.serverResetQueryAlways(),
                 s.serverLoginRetry(), s.serverConnectTimeout(), s.queryWaitTimeout(), s.serverIdleTimeout(),
-                s.serverLifetime());
+                s.serverLifetime(), s.maxPreparedStatements());
         LimitGroup dbLimit = dbLimits.computeIfAbsent(db.name(), k -> new LimitGroup(maxDb));
         LimitGroup userLimit = userLimits.computeIfAbsent(user, k -> new LimitGroup(maxUser));
         Pool pool = new Pool(pc, loops, connector, dbLimit, userLimit);

@@ -199,6 +199,10 @@ public final class PoolShard {
         PoolConfig cfg = pool.config();
         boolean runReset = !cfg.resetQuery().isEmpty()
                 && (cfg.poolMode() == PoolMode.SESSION || cfg.resetQueryAlways());
+        if (runReset && s.statements() != null) {
+            // DISCARD ALL (or whatever the reset does) may drop prepared statements: re-prepare.
+            s.statements().clear();
+        }
         if (s.isInTransaction()) {
             move(s, ServerState.RESET);
             if (runReset) {

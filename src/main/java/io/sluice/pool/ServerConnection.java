@@ -1,6 +1,7 @@
 package io.sluice.pool;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -55,9 +56,23 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private boolean wroteToClient;
     private String closeReason;
 
+    /** Prepared statements held here under Sluice's names; null when the pool does not track them. */
+    private final ServerStatements statements;
+
+    /** ParseComplete, shared: relayed where a CloseComplete stood in for it. */
+    private static final ByteBuf PARSE_COMPLETE = Unpooled.unreleasableBuffer(
+            Unpooled.directBuffer(5).writeByte(BackendCodes.PARSE_COMPLETE).writeInt(4));
+
     ServerConnection(PoolShard shard) {
         this.shard = shard;
-        this.login = new ServerLogin(shard.pool().config(), shard.pool());
+        PoolConfig config = shard.pool().config();
+        this.login = new ServerLogin(config, shard.pool());
+        this.statements = config.tracksPreparedStatements()
+                ? new ServerStatements(config.maxPreparedStatements()) : null;
+    }
+
+    public ServerStatements statements() {
+        return statements;
     }
 
     public long id() {
@@ -90,8 +105,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     /** True when the server is at rest: no transaction, no reply owed, no partial message. */
     public boolean isClean() {
-        return tx == TransactionState.IDLE && pendingReady == 0 && internalPending == 0
-                && (scanner == null || scanner.atBoundary());
+        return tx == TransactionState.IDLE && !owesReply();
     }
 
     boolean isInTransaction() {
@@ -100,7 +114,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     /** A reply (ReadyForQuery, or the rest of a message) is still to come from the server. */
     public boolean owesReply() {
-        return pendingReady > 0 || internalPending > 0 || (scanner != null && !scanner.atBoundary());
+        return pendingReady > 0 || internalPending > 0 || (scanner != null && !scanner.atBoundary())
+                || (statements != null && statements.awaitingReplies());
     }
 
     public String logId() {
@@ -240,6 +255,12 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                     return client != null && client.withholdsReady() ? MessageScanner.CONSUME : MessageScanner.INSPECT;
                 case BackendCodes.PARAMETER_STATUS:
                     return MessageScanner.INSPECT;
+                case BackendCodes.PARSE_COMPLETE:
+                case BackendCodes.BIND_COMPLETE:
+                case BackendCodes.CLOSE_COMPLETE:
+                    return statements == null ? MessageScanner.PASS : statements.classify(type);
+                case BackendCodes.ERROR_RESPONSE:
+                    return statements == null ? MessageScanner.PASS : MessageScanner.OBSERVE;
                 default:
                     return MessageScanner.PASS;
             }
@@ -277,16 +298,31 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
             }
             case BackendCodes.ERROR_RESPONSE: {
                 ErrorFields e = PgReader.errorFields(body);
-                if (internalPending > 0 && internalError == null) {
-                    internalError = e;
+                if (internalPending > 0) {
+                    if (internalError == null) {
+                        internalError = e;
+                    }
+                } else if (state == ServerState.ACTIVE && client != null) {
+                    if (statements != null) {
+                        statements.onError(e);
+                    }
+                } else {
+                    log.warn("{} unexpected error while idle: {}", logId(), e);
                 }
                 if ("FATAL".equals(e.severity()) || "PANIC".equals(e.severity())) {
                     close("server error: " + e);
-                } else if (internalPending == 0) {
-                    log.warn("{} unexpected error while idle: {}", logId(), e);
                 }
                 return true;
             }
+            case BackendCodes.PARSE_COMPLETE:
+            case BackendCodes.BIND_COMPLETE:
+            case BackendCodes.CLOSE_COMPLETE:
+                if (statements != null && statements.onReply(type) == ServerStatements.Reply.AS_PARSE_COMPLETE
+                        && client != null) {
+                    client.channel().write(PARSE_COMPLETE.duplicate(), client.channel().voidPromise());
+                    wroteToClient = true;
+                }
+                return true;
             default:
                 return true;
         }
@@ -320,6 +356,9 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         }
         if (pendingReady > 0) {
             pendingReady--;
+        }
+        if (statements != null) {
+            statements.onReady();
         }
         if (client != null) {
             client.serverReady(status);

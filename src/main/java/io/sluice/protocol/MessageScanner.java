@@ -22,8 +22,15 @@ import io.netty.util.concurrent.FastThreadLocal;
  */
 public final class MessageScanner {
     public static final int PASS = 0;
+    /** Passed on, and shown whole after the bytes up to its end have been forwarded. */
     public static final int INSPECT = 1;
+    /** Kept from the peer and shown whole. */
     public static final int CONSUME = 2;
+    /**
+     * Passed on within its run and shown whole, with no ordering promise between the two:
+     * for bookkeeping that decides nothing about where bytes go (it splits no run).
+     */
+    public static final int OBSERVE = 3;
 
     /** What the scanner reports to: the session or server connection that owns it. */
     public interface Sink {
@@ -151,7 +158,9 @@ public final class MessageScanner {
                             if (!complete(in, sink, in.readerIndex(), 0, runStart, first)) {
                                 return false;
                             }
-                            runStart = in.readerIndex();
+                            if (action != OBSERVE) {
+                                runStart = in.readerIndex();
+                            }
                         }
                     }
                     break;
@@ -176,7 +185,9 @@ public final class MessageScanner {
                         }
                     } else {
                         if (pending == null) {
-                            pending = alloc.buffer(remaining);
+                            // Grows as bytes arrive: a length field claiming a huge size
+                            // allocates nothing until the bytes are really sent.
+                            pending = alloc.buffer(Math.min(remaining, 8192), remaining);
                         }
                         pending.writeBytes(in, n);
                         remaining -= n;
@@ -192,7 +203,7 @@ public final class MessageScanner {
                             }
                         }
                     }
-                    if (remaining == 0) {
+                    if (remaining == 0 && action != OBSERVE) {
                         runStart = in.readerIndex();
                     }
                     break;

@@ -70,7 +70,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private boolean wroteToServer;
     /** Client bytes that arrived before a server was linked, with the replies they will owe. */
     private final ArrayDeque<ByteBuf> held = new ArrayDeque<>(2);
-    private int heldReady;
+    private PreparedStatements prepared;
+    private ByteBuf out;
     private ScheduledFuture<?> loginTimeout;
 
     public ClientSession(SessionContext ctx) {
@@ -123,15 +124,51 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         ByteBuf buf = (ByteBuf) msg;
-        if (state == ClientState.CLOSED || state == ClientState.STARTUP) {
-            buf.release();
-            return;
+        switch (state) {
+            case AUTH:
+                scanner.scan(buf, this);
+                return;
+            case ACTIVE:
+                if (!syncing) {
+                    scanBatch(buf);
+                    return;
+                }
+                hold(buf);
+                return;
+            case IDLE:
+            case WAITING:
+                hold(buf);
+                return;
+            default:
+                buf.release();
+        }
+    }
+
+    /**
+     * Bytes with no server to go to yet are kept as they came, and read again once one is
+     * linked: what they turn into (prepared statements above all) depends on that server.
+     * Reading stops meanwhile, so at most one read's worth waits here.
+     */
+    private void hold(ByteBuf buf) {
+        held.addLast(buf);
+        channel.config().setAutoRead(false);
+        if (state == ClientState.IDLE) {
+            move(ClientState.WAITING);
+            shard.acquire(this);
+        }
+    }
+
+    /** Relays one read's worth of client bytes to the linked server. */
+    private void scanBatch(ByteBuf buf) {
+        if (prepared != null && prepared.hasPendingCloses(server.statements())) {
+            prepared.beginBatch(server.statements(), out());
         }
         scanner.scan(buf, this);
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext c) {
+        flushOut();
         if (wroteToServer && server != null) {
             wroteToServer = false;
             server.flush();
@@ -170,6 +207,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             ctx.cancels().remove(cancelPid, cancelKey, this);
         }
         releaseHeld();
+        if (out != null) {
+            out.release();
+            out = null;
+        }
         if (scanner != null) {
             scanner.release();
         }
@@ -290,9 +331,15 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             cancelKey = ctx.random().nextInt();
         } while (!ctx.cancels().register(cancelPid, cancelKey, this));
         registered = true;
-        // Past authentication, messages may be as large as max_packet_size.
+        // Past authentication, messages may be as large as max_packet_size; with prepared
+        // statements tracked, Parse and Bind are assembled to be rewritten, so as large too.
         int max = ctx.config().settings().maxPacketSize();
-        scanner = new MessageScanner(channel.alloc(), max, MAX_AUTH_MESSAGE);
+        if (pool.config().tracksPreparedStatements()) {
+            prepared = new PreparedStatements(pool);
+            scanner = new MessageScanner(channel.alloc(), max, max);
+        } else {
+            scanner = new MessageScanner(channel.alloc(), max, MAX_AUTH_MESSAGE);
+        }
         if (pool.welcomeParameters() != null) {
             sendWelcome();
             move(ClientState.IDLE);
@@ -330,14 +377,25 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             case FrontendCodes.TERMINATE:
                 return MessageScanner.CONSUME;
             case FrontendCodes.QUERY:
-            case FrontendCodes.SYNC:
-            case FrontendCodes.FUNCTION_CALL:
-                if (state == ClientState.ACTIVE && !syncing) {
-                    server.expectReady();
-                } else {
-                    heldReady++;
+                server.expectReady();
+                if (prepared != null) {
+                    server.statements().expectReady();
+                    // Short enough to be DEALLOCATE ALL or DISCARD ALL: look at it.
+                    return bodyLength <= 256 ? MessageScanner.OBSERVE : MessageScanner.PASS;
                 }
                 return MessageScanner.PASS;
+            case FrontendCodes.SYNC:
+            case FrontendCodes.FUNCTION_CALL:
+                server.expectReady();
+                if (prepared != null) {
+                    server.statements().expectReady();
+                }
+                return MessageScanner.PASS;
+            case FrontendCodes.PARSE:
+            case FrontendCodes.BIND:
+            case FrontendCodes.DESCRIBE:
+            case FrontendCodes.CLOSE:
+                return prepared != null ? MessageScanner.CONSUME : MessageScanner.PASS;
             default:
                 return MessageScanner.PASS;
         }
@@ -359,25 +417,60 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             afterAuthStep(step);
             return state != ClientState.CLOSED;
         }
-        // Terminate: the client is done; the server goes back to the pool in channelInactive.
-        channel.close();
-        return false;
+        switch (type) {
+            case FrontendCodes.PARSE:
+                prepared.onParse(body, server.statements(), out());
+                return true;
+            case FrontendCodes.BIND:
+                prepared.onBind(body, server.statements(), out());
+                return true;
+            case FrontendCodes.DESCRIBE:
+                prepared.onDescribe(body, server.statements(), out());
+                return true;
+            case FrontendCodes.CLOSE:
+                prepared.onClose(body, server.statements(), out());
+                return true;
+            case FrontendCodes.QUERY:
+                prepared.onQuery(body, server.statements());
+                return true;
+            default:
+                // Terminate: the client is done; the server goes back to the pool in channelInactive.
+                channel.close();
+                return false;
+        }
+    }
+
+    /** Rewritten messages for the server, written out before the next run of relayed bytes. */
+    private ByteBuf out() {
+        if (out == null) {
+            out = channel.alloc().buffer(256);
+        }
+        return out;
+    }
+
+    private void flushOut() {
+        ByteBuf o = out;
+        if (o == null) {
+            return;
+        }
+        out = null;
+        if (o.isReadable() && server != null) {
+            server.write(o);
+            wroteToServer = true;
+        } else {
+            o.release();
+        }
     }
 
     @Override
     public void forward(ByteBuf run) {
-        if (state == ClientState.ACTIVE && !syncing) {
-            server.write(run);
-            wroteToServer = true;
+        if (server == null) {
+            run.release();
             return;
         }
-        held.addLast(run);
-        // Hold at most what is in flight now: stop reading until a server takes it.
-        channel.config().setAutoRead(false);
-        if (state == ClientState.IDLE) {
-            move(ClientState.WAITING);
-            shard.acquire(this);
-        }
+        flushOut();
+        server.write(run);
+        wroteToServer = true;
     }
 
     // ---- PoolClient: server events ----
@@ -413,14 +506,17 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private void flushHeld() {
         ByteBuf b;
         boolean any = false;
-        while ((b = held.pollFirst()) != null) {
-            server.write(b);
+        while (state == ClientState.ACTIVE && server != null && (b = held.pollFirst()) != null) {
+            scanBatch(b);
             any = true;
         }
-        for (; heldReady > 0; heldReady--) {
-            server.expectReady();
+        releaseHeld();
+        if (state != ClientState.ACTIVE || server == null) {
+            return;
         }
-        if (any) {
+        flushOut();
+        if (wroteToServer) {
+            wroteToServer = false;
             server.flush();
         }
         channel.config().setAutoRead(true);

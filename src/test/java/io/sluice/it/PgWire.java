@@ -80,6 +80,72 @@ final class PgWire implements AutoCloseable {
         }
     }
 
+    static void parse(ByteBuf b, String name, String sql) {
+        message(b, 'P', body -> {
+            cstring(body, name);
+            cstring(body, sql);
+            body.writeShort(0);
+        });
+    }
+
+    static void bind(ByteBuf b, String statement) {
+        message(b, 'B', body -> {
+            cstring(body, "");
+            cstring(body, statement);
+            body.writeShort(0);
+            body.writeShort(0);
+            body.writeShort(0);
+        });
+    }
+
+    static void execute(ByteBuf b) {
+        message(b, 'E', body -> {
+            cstring(body, "");
+            body.writeInt(0);
+        });
+    }
+
+    static void sync(ByteBuf b) {
+        message(b, 'S', body -> { });
+    }
+
+    static void describeStatement(ByteBuf b, String name) {
+        message(b, 'D', body -> {
+            body.writeByte('S');
+            cstring(body, name);
+        });
+    }
+
+    static void closeStatement(ByteBuf b, String name) {
+        message(b, 'C', body -> {
+            body.writeByte('S');
+            cstring(body, name);
+        });
+    }
+
+    /** Types of the messages up to the next ReadyForQuery, e.g. "12DCZ". */
+    String typesUntilReady(List<Msg> into) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (Msg m : untilReady()) {
+            sb.append(m.type());
+            if (into != null) {
+                into.add(m);
+            }
+        }
+        return sb.toString();
+    }
+
+    /** The M field of an ErrorResponse. */
+    static String errorMessage(Msg m) {
+        return field(m, 'M');
+    }
+
+    static String field(Msg m, char f) {
+        String s = m.text();
+        int i = s.charAt(0) == f ? 1 : s.indexOf("\0" + f) + 2;
+        return s.substring(i, s.indexOf('\0', i));
+    }
+
     /** Appends Parse (unnamed), Bind, Execute and Sync for {@code sql} with no parameters. */
     static void extendedQuery(ByteBuf b, String sql) {
         message(b, 'P', body -> {

@@ -77,6 +77,10 @@ public final class SluiceHarness implements AutoCloseable {
         return port;
     }
 
+    public Sluice sluice() {
+        return sluice;
+    }
+
     public Path socketDir() {
         return dir;
     }

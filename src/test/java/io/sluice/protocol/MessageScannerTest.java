@@ -35,6 +35,8 @@ class MessageScannerTest {
                 case 'X':
                 case 'p':
                     return MessageScanner.CONSUME;
+                case 'C':
+                    return MessageScanner.OBSERVE;
                 default:
                     return MessageScanner.PASS;
             }
@@ -82,10 +84,12 @@ class MessageScannerTest {
     private static final byte[] EMPTY = msg('I', "");
     private static final byte[] READY = msg('Z', "I");
     private static final byte[] TERMINATE = msg('X', "");
-    private static final byte[] STREAM = concat(ROW, PARAM, PASSWORD, ROW, EMPTY, READY, TERMINATE, ROW, READY);
-    private static final byte[] EXPECTED_FORWARD = concat(ROW, PARAM, ROW, EMPTY, READY, ROW, READY);
+    private static final byte[] COMPLETE = msg('C', "SELECT 1\0");
+    private static final byte[] STREAM = concat(ROW, PARAM, PASSWORD, ROW, EMPTY, READY, TERMINATE, ROW, COMPLETE,
+            READY);
+    private static final byte[] EXPECTED_FORWARD = concat(ROW, PARAM, ROW, EMPTY, READY, ROW, COMPLETE, READY);
     private static final List<String> EXPECTED_MESSAGES = List.of(
-            "S:TimeZone\0UTC\0", "p:secret\0", "Z:I", "X:", "Z:I");
+            "S:TimeZone\0UTC\0", "p:secret\0", "Z:I", "X:", "C:SELECT 1\0", "Z:I");
 
     private static Recorder feed(byte[] data, int[] cuts) {
         Recorder r = new Recorder();

@@ -1,0 +1,169 @@
+package io.sluice.pool;
+
+import io.sluice.protocol.BackendCodes;
+import io.sluice.protocol.PgReader.ErrorFields;
+import io.sluice.protocol.MessageScanner;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The prepared statements one server connection holds under Sluice's names, and the replies
+ * it owes for the Parse, Bind and Close messages sent to it, in order, so that replies to
+ * Sluice's own messages can be hidden from the client.
+ *
+ * <p>Why a queue of expected replies: PostgreSQL answers extended-protocol messages strictly in
+ * order, so the n-th ParseComplete belongs to the n-th Parse sent. After an error it skips
+ * everything up to the next Sync, so entries up to the next Sync marker are dropped then.
+ */
+public final class ServerStatements {
+    /** What to do with a reply when it arrives. */
+    public enum Reply {
+        /** The client asked for it: relay it. */
+        RELAY,
+        /** Sluice's own message caused it: drop it. */
+        HIDE,
+        /** A CloseComplete standing in for a ParseComplete (the statement was already there). */
+        AS_PARSE_COMPLETE
+    }
+
+    /** One awaited reply: '1', '2', '3', or a marker (Sync, Query, FunctionCall) that ends in ReadyForQuery. */
+    private record Expected(byte kind, Reply reply, String statement) {
+    }
+
+    private static final byte MARKER = 'Z';
+    /**
+     * The statement used by a "cached plan must not change result type" Bind is dropped, so
+     * the next execution prepares it again (PgBouncer needs a RECONNECT there).
+     */
+    private static final String PLAN_CHANGED = "cached plan must not change result type";
+
+    private final int capacity;
+    /** Statement name → pipeline epoch of its last use; access order, so the eldest is least recently used. */
+    private final LinkedHashMap<String, Long> prepared = new LinkedHashMap<>(16, 0.75f, true);
+    private final ArrayDeque<Expected> expected = new ArrayDeque<>();
+    /** Names to close on the server before the next client's messages (stale or stray statements). */
+    private final List<String> toClose = new ArrayList<>();
+    /** Counts markers: statements used since the last one may still have open portals. */
+    private long epoch;
+
+    public ServerStatements(int capacity) {
+        this.capacity = capacity;
+    }
+
+    public boolean has(String name) {
+        Long e = prepared.get(name);
+        if (e != null) {
+            prepared.put(name, epoch);
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Records {@code name} as prepared here and returns the least recently used statement to
+     * close, if the server is now over capacity, or null. A statement used since the last Sync
+     * is never chosen: closing it would close the portals bound to it before they run.
+     */
+    public String add(String name) {
+        prepared.put(name, epoch);
+        if (prepared.size() <= capacity) {
+            return null;
+        }
+        for (Iterator<Map.Entry<String, Long>> it = prepared.entrySet().iterator(); it.hasNext();) {
+            Map.Entry<String, Long> e = it.next();
+            if (e.getValue() < epoch) {
+                it.remove();
+                return e.getKey();
+            }
+        }
+        return null;
+    }
+
+    public int size() {
+        return prepared.size();
+    }
+
+    /** DEALLOCATE ALL or DISCARD ALL ran (or will, before anything sent after it): nothing is prepared. */
+    public void clear() {
+        prepared.clear();
+    }
+
+    public void expect(byte kind, Reply reply, String statement) {
+        expected.addLast(new Expected(kind, reply, statement));
+    }
+
+    /** A Sync, Query or FunctionCall was sent: it ends in ReadyForQuery. */
+    public void expectReady() {
+        expected.addLast(new Expected(MARKER, Reply.RELAY, null));
+        epoch++;
+    }
+
+    public boolean awaitingReplies() {
+        return !expected.isEmpty();
+    }
+
+    /** Names queued for closing; the caller sends a Close for each and clears the list. */
+    public List<String> toClose() {
+        return toClose;
+    }
+
+    public void closeLater(String name) {
+        toClose.add(name);
+    }
+
+    /** How the scanner should treat a ParseComplete, BindComplete or CloseComplete now arriving. */
+    public int classify(byte type) {
+        Expected head = expected.peekFirst();
+        if (head == null || head.kind() != type || head.reply() == Reply.RELAY) {
+            return MessageScanner.OBSERVE;
+        }
+        return MessageScanner.CONSUME;
+    }
+
+    /** Takes the awaited reply off the queue and says what to do with it. */
+    public Reply onReply(byte type) {
+        Expected head = expected.peekFirst();
+        if (head == null || head.kind() != type) {
+            return Reply.RELAY;
+        }
+        expected.pollFirst();
+        return head.reply();
+    }
+
+    /**
+     * An ErrorResponse: the server now skips to the next Sync, so no statement that a skipped
+     * Parse would have created exists; a plan-change error drops the statement it hit.
+     */
+    public void onError(ErrorFields error) {
+        boolean first = true;
+        while (!expected.isEmpty() && expected.peekFirst().kind() != MARKER) {
+            Expected e = expected.pollFirst();
+            if (e.kind() == BackendCodes.PARSE_COMPLETE && e.statement() != null) {
+                prepared.remove(e.statement());
+            }
+            if (first && e.kind() == BackendCodes.BIND_COMPLETE && e.statement() != null
+                    && error.message() != null && error.message().contains(PLAN_CHANGED)) {
+                prepared.remove(e.statement());
+                toClose.add(e.statement());
+            }
+            first = false;
+        }
+    }
+
+    /** ReadyForQuery: the marker it answers, and anything left before it, are done. */
+    public void onReady() {
+        while (!expected.isEmpty()) {
+            Expected e = expected.pollFirst();
+            if (e.kind() == MARKER) {
+                return;
+            }
+            if (e.kind() == BackendCodes.PARSE_COMPLETE && e.statement() != null) {
+                prepared.remove(e.statement());
+            }
+        }
+    }
+}

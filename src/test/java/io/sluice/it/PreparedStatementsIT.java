@@ -1,0 +1,380 @@
+package io.sluice.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.pool.Pool;
+import io.sluice.protocol.PgWriter;
+import io.sluice.testing.LeakCheck;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Named prepared statements in transaction mode, against a real PostgreSQL. */
+@ExtendWith(LeakCheck.class)
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
+class PreparedStatementsIT {
+    private static final String DATABASES = String.join("\n",
+            "tx = host=127.0.0.1 port=${PG_PORT} dbname=postgres pool_size=5 pool_mode=transaction",
+            "small = host=127.0.0.1 port=${PG_PORT} dbname=postgres pool_size=3 pool_mode=transaction",
+            "two = host=127.0.0.1 port=${PG_PORT} dbname=postgres pool_size=2 pool_mode=transaction",
+            "one = host=127.0.0.1 port=${PG_PORT} dbname=postgres pool_size=1 pool_mode=transaction");
+    private static final String SETTINGS = "auth_type = md5\nmax_client_conn = 400";
+    private static SluiceHarness sluice;
+
+    @BeforeAll
+    static void start() throws Exception {
+        sluice = SluiceHarness.start(DATABASES, SETTINGS, SluiceHarness.USERLIST);
+        try (Connection c = TestPostgres.direct(); Statement st = c.createStatement()) {
+            st.execute("DROP TABLE IF EXISTS shape");
+            st.execute("CREATE TABLE shape (a int)");
+            st.execute("INSERT INTO shape VALUES (1)");
+            st.execute("GRANT ALL ON shape TO md5user");
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        sluice.close();
+    }
+
+    private static SluiceHarness singleLoop(String extra) {
+        return SluiceHarness.start(DATABASES, SETTINGS + "\n" + extra, SluiceHarness.USERLIST, 1);
+    }
+
+    private static Pool pool(SluiceHarness h, String db) {
+        return h.sluice().pools().pool(db, "md5user").orElseThrow();
+    }
+
+    @Test
+    void pgbenchPreparedHundredClientsOverFive() throws Exception {
+        var init = SluiceHarness.run("pgbench", "-i", "-q", "-s", "1", "-h", "127.0.0.1",
+                "-p", String.valueOf(TestPostgres.port()), "-U", "postgres", "postgres");
+        assertThat(init.exitCode()).as(init.output()).isZero();
+        try (Connection c = TestPostgres.direct(); Statement st = c.createStatement()) {
+            st.execute("GRANT ALL ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO md5user");
+        }
+        // select-only, then tpcb-like. pgbench prepares each command with a blocking PQprepare
+        // the first time it runs it, inside the script's transaction: with several clients per
+        // thread, one client blocked on a server would stall the others holding all five
+        // (with any transaction pooler), so the multi-statement script gets a thread per client.
+        for (List<String> args : List.of(List.of("-S", "-j", "2"), List.of("-b", "tpcb-like", "-j", "100"))) {
+            List<String> cmd = new ArrayList<>(List.of("-n", "-M", "prepared", "-c", "100", "-T", "5"));
+            cmd.addAll(args);
+            cmd.add("postgresql://md5user:md5pass@127.0.0.1:" + sluice.port() + "/tx");
+            var run = SluiceHarness.run("pgbench", cmd.toArray(new String[0]));
+            assertThat(run.exitCode()).as(run.output()).isZero();
+            assertThat(run.output()).contains("number of failed transactions: 0 (0.000%)");
+            assertThat(run.output()).containsPattern("number of transactions actually processed: [1-9]");
+        }
+        Pool pool = pool(sluice, "tx");
+        assertThat(pool.clientParses.sum()).isGreaterThan(0);
+        assertThat(pool.binds.sum()).isGreaterThan(pool.clientParses.sum());
+        assertThat(pool.serverParses.sum()).as("server parses shared across clients")
+                .isLessThan(pool.clientParses.sum());
+    }
+
+    @Test
+    void pgjdbcPrepareThresholdOneOverASmallPoolManyThreads() throws Exception {
+        ExecutorService ex = Executors.newFixedThreadPool(24);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < 24; t++) {
+                int id = t;
+                futures.add(ex.submit(() -> {
+                    Properties p = new Properties();
+                    p.setProperty("prepareThreshold", "1");
+                    try (Connection c = sluice.connect("small", "md5user", "md5pass", p)) {
+                        List<PreparedStatement> statements = new ArrayList<>();
+                        for (int k = 0; k < 5; k++) {
+                            statements.add(c.prepareStatement("SELECT ?::int + " + k + ", '" + (id % 3) + "'"));
+                        }
+                        for (int round = 0; round < 60; round++) {
+                            for (int k = 0; k < 5; k++) {
+                                PreparedStatement ps = statements.get(k);
+                                ps.setInt(1, id * 1000 + round);
+                                try (ResultSet rs = ps.executeQuery()) {
+                                    rs.next();
+                                    assertThat(rs.getInt(1)).isEqualTo(id * 1000 + round + k);
+                                    assertThat(rs.getString(2)).isEqualTo(String.valueOf(id % 3));
+                                }
+                            }
+                        }
+                        for (PreparedStatement ps : statements) {
+                            ps.close();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+        } finally {
+            ex.shutdownNow();
+        }
+    }
+
+    @Test
+    void leastRecentlyUsedStatementsAreEvicted() throws Exception {
+        try (SluiceHarness h = singleLoop("max_prepared_statements = 2");
+                PgWire w = new PgWire(h.port(), "md5user", "md5pass", "one")) {
+            for (int k = 1; k <= 4; k++) {
+                int n = k;
+                w.send(b -> {
+                    PgWire.parse(b, "S" + n, "SELECT " + n * 10);
+                    PgWire.bind(b, "S" + n);
+                    PgWire.execute(b);
+                    PgWire.sync(b);
+                });
+                List<PgWire.Msg> msgs = new ArrayList<>();
+                assertThat(w.typesUntilReady(msgs)).isEqualTo("12DCZ");
+                assertThat(msgs.get(2).firstColumn()).isEqualTo(String.valueOf(n * 10));
+            }
+            // S1 was evicted from the server; it is prepared again, unseen.
+            w.send(b -> {
+                PgWire.bind(b, "S1");
+                PgWire.execute(b);
+                PgWire.sync(b);
+            });
+            List<PgWire.Msg> msgs = new ArrayList<>();
+            assertThat(w.typesUntilReady(msgs)).isEqualTo("2DCZ");
+            assertThat(msgs.get(1).firstColumn()).isEqualTo("10");
+            w.send(b -> PgWriter.query(b, "SELECT count(*) FROM pg_prepared_statements"));
+            msgs.clear();
+            w.typesUntilReady(msgs);
+            assertThat(Integer.parseInt(msgs.get(1).firstColumn())).as("statements on the server").isLessThanOrEqualTo(2);
+        }
+    }
+
+    @Test
+    void pipelinedSyncsAndAServerChangeHideTheReprepare() throws Exception {
+        try (SluiceHarness h = singleLoop("");
+                PgWire b = new PgWire(h.port(), "md5user", "md5pass", "two");
+                PgWire a = new PgWire(h.port(), "md5user", "md5pass", "two")) {
+            b.send(buf -> {
+                PgWire.parse(buf, "S1", "SELECT 'one'");
+                PgWire.bind(buf, "S1");
+                PgWire.execute(buf);
+                PgWire.sync(buf);
+                PgWire.bind(buf, "S1");
+                PgWire.execute(buf);
+                PgWire.sync(buf);
+                PgWire.parse(buf, "S2", "SELECT 'two'");
+                PgWire.describeStatement(buf, "S2");
+                PgWire.bind(buf, "S2");
+                PgWire.execute(buf);
+                PgWire.sync(buf);
+            });
+            assertThat(b.typesUntilReady(null)).isEqualTo("12DCZ");
+            assertThat(b.typesUntilReady(null)).isEqualTo("2DCZ");
+            assertThat(b.typesUntilReady(null)).isEqualTo("1tT2DCZ");
+            // A takes the server B just used (idle servers are taken most recent first) and
+            // keeps it inside a transaction; B's next transaction gets the other server.
+            a.send(buf -> PgWriter.query(buf, "BEGIN; SELECT pg_backend_pid()"));
+            List<PgWire.Msg> aMsgs = new ArrayList<>();
+            a.typesUntilReady(aMsgs);
+            b.send(buf -> PgWriter.query(buf, "SELECT pg_backend_pid()"));
+            List<PgWire.Msg> bMsgs = new ArrayList<>();
+            b.typesUntilReady(bMsgs);
+            assertThat(bMsgs.get(1).firstColumn()).as("B is on another server now")
+                    .isNotEqualTo(aMsgs.get(aMsgs.size() - 3).firstColumn());
+            b.send(buf -> {
+                PgWire.bind(buf, "S1");
+                PgWire.execute(buf);
+                PgWire.sync(buf);
+                PgWire.bind(buf, "S2");
+                PgWire.execute(buf);
+                PgWire.sync(buf);
+            });
+            List<PgWire.Msg> msgs = new ArrayList<>();
+            assertThat(b.typesUntilReady(msgs)).as("no ParseComplete for Sluice's re-prepare").isEqualTo("2DCZ");
+            assertThat(msgs.get(1).firstColumn()).isEqualTo("one");
+            msgs.clear();
+            assertThat(b.typesUntilReady(msgs)).isEqualTo("2DCZ");
+            assertThat(msgs.get(1).firstColumn()).isEqualTo("two");
+            a.send(buf -> PgWriter.query(buf, "COMMIT"));
+            a.typesUntilReady(null);
+        }
+    }
+
+    @Test
+    void sameNameDifferentTextsInTwoClients() throws Exception {
+        try (SluiceHarness h = singleLoop("");
+                PgWire a = new PgWire(h.port(), "md5user", "md5pass", "one");
+                PgWire b = new PgWire(h.port(), "md5user", "md5pass", "one")) {
+            a.send(buf -> {
+                PgWire.parse(buf, "S1", "SELECT 'from a'");
+                PgWire.sync(buf);
+            });
+            assertThat(a.typesUntilReady(null)).isEqualTo("1Z");
+            b.send(buf -> {
+                PgWire.parse(buf, "S1", "SELECT 'from b'");
+                PgWire.sync(buf);
+            });
+            assertThat(b.typesUntilReady(null)).isEqualTo("1Z");
+            for (int i = 0; i < 3; i++) {
+                for (PgWire w : List.of(a, b)) {
+                    w.send(buf -> {
+                        PgWire.bind(buf, "S1");
+                        PgWire.execute(buf);
+                        PgWire.sync(buf);
+                    });
+                    List<PgWire.Msg> msgs = new ArrayList<>();
+                    assertThat(w.typesUntilReady(msgs)).isEqualTo("2DCZ");
+                    assertThat(msgs.get(1).firstColumn()).isEqualTo(w == a ? "from a" : "from b");
+                }
+            }
+            // A third client preparing A's text under another name shares A's server statement.
+            try (PgWire c = new PgWire(h.port(), "md5user", "md5pass", "one")) {
+                long serverParses = pool(h, "one").serverParses.sum();
+                c.send(buf -> {
+                    PgWire.parse(buf, "mine", "SELECT 'from a'");
+                    PgWire.bind(buf, "mine");
+                    PgWire.execute(buf);
+                    PgWire.sync(buf);
+                });
+                List<PgWire.Msg> msgs = new ArrayList<>();
+                assertThat(c.typesUntilReady(msgs)).isEqualTo("12DCZ");
+                assertThat(msgs.get(2).firstColumn()).isEqualTo("from a");
+                assertThat(pool(h, "one").serverParses.sum()).isEqualTo(serverParses);
+            }
+        }
+    }
+
+    @Test
+    void errorsMatchADirectConnectionAndKeepTheSession() throws Exception {
+        try (PgWire w = new PgWire(sluice.port(), "md5user", "md5pass", "tx")) {
+            w.send(b -> PgWriter.query(b, "BEGIN"));
+            w.typesUntilReady(null);
+            w.send(b -> {
+                PgWire.parse(b, "dup", "SELECT 1");
+                PgWire.sync(b);
+            });
+            assertThat(w.typesUntilReady(null)).isEqualTo("1Z");
+            w.send(b -> {
+                PgWire.parse(b, "dup", "SELECT 2");
+                PgWire.sync(b);
+            });
+            List<PgWire.Msg> msgs = new ArrayList<>();
+            assertThat(w.typesUntilReady(msgs)).isEqualTo("EZ");
+            assertThat(PgWire.field(msgs.get(0), 'C')).isEqualTo("42P05");
+            assertThat(PgWire.errorMessage(msgs.get(0))).isEqualTo("prepared statement \"dup\" already exists");
+            assertThat(msgs.get(1).body()[0]).as("inside the failed transaction").isEqualTo((byte) 'E');
+            w.send(b -> PgWriter.query(b, "ROLLBACK"));
+            w.typesUntilReady(null);
+            w.send(b -> {
+                PgWire.bind(b, "nope");
+                PgWire.execute(b);
+                PgWire.sync(b);
+            });
+            msgs.clear();
+            assertThat(w.typesUntilReady(msgs)).isEqualTo("EZ");
+            assertThat(PgWire.field(msgs.get(0), 'C')).isEqualTo("26000");
+            assertThat(PgWire.errorMessage(msgs.get(0))).isEqualTo("prepared statement \"nope\" does not exist");
+            // The original statement still works.
+            w.send(b -> {
+                PgWire.bind(b, "dup");
+                PgWire.execute(b);
+                PgWire.sync(b);
+            });
+            msgs.clear();
+            assertThat(w.typesUntilReady(msgs)).isEqualTo("2DCZ");
+            assertThat(msgs.get(1).firstColumn()).isEqualTo("1");
+            // Close is answered, and the name is free again.
+            w.send(b -> {
+                PgWire.closeStatement(b, "dup");
+                PgWire.parse(b, "dup", "SELECT 3");
+                PgWire.bind(b, "dup");
+                PgWire.execute(b);
+                PgWire.sync(b);
+            });
+            msgs.clear();
+            assertThat(w.typesUntilReady(msgs)).isEqualTo("312DCZ");
+            assertThat(msgs.get(3).firstColumn()).isEqualTo("3");
+        }
+    }
+
+    @Test
+    void schemaChangeIsRecoveredWithoutReconnect() throws Exception {
+        try (SluiceHarness h = singleLoop("");
+                PgWire w = new PgWire(h.port(), "md5user", "md5pass", "one")) {
+            w.send(b -> {
+                PgWire.parse(b, "S1", "SELECT * FROM shape");
+                PgWire.bind(b, "S1");
+                PgWire.execute(b);
+                PgWire.sync(b);
+            });
+            assertThat(w.typesUntilReady(null)).isEqualTo("12DCZ");
+            try (Connection d = TestPostgres.direct(); Statement st = d.createStatement()) {
+                st.execute("ALTER TABLE shape ADD COLUMN b int DEFAULT 7");
+            }
+            List<PgWire.Msg> msgs = new ArrayList<>();
+            w.send(b -> {
+                PgWire.bind(b, "S1");
+                PgWire.execute(b);
+                PgWire.sync(b);
+            });
+            assertThat(w.typesUntilReady(msgs)).isEqualTo("EZ");
+            assertThat(PgWire.errorMessage(msgs.get(0))).isEqualTo("cached plan must not change result type");
+            msgs.clear();
+            w.send(b -> {
+                PgWire.bind(b, "S1");
+                PgWire.describeStatement(b, "S1");
+                PgWire.execute(b);
+                PgWire.sync(b);
+            });
+            assertThat(w.typesUntilReady(msgs)).as("runs again, re-prepared").isEqualTo("2tTDCZ");
+            assertThat(new String(msgs.get(2).body(), java.nio.charset.StandardCharsets.UTF_8)).contains("b");
+        } finally {
+            try (Connection d = TestPostgres.direct(); Statement st = d.createStatement()) {
+                st.execute("ALTER TABLE shape DROP COLUMN IF EXISTS b");
+            }
+        }
+    }
+
+    @Test
+    void deallocateAllDropsTheClientsStatements() throws Exception {
+        try (PgWire w = new PgWire(sluice.port(), "md5user", "md5pass", "tx")) {
+            w.send(b -> {
+                PgWire.parse(b, "S1", "SELECT 'kept?'");
+                PgWire.bind(b, "S1");
+                PgWire.execute(b);
+                PgWire.sync(b);
+            });
+            assertThat(w.typesUntilReady(null)).isEqualTo("12DCZ");
+            w.send(b -> PgWriter.query(b, "DEALLOCATE ALL"));
+            assertThat(w.typesUntilReady(null)).isEqualTo("CZ");
+            List<PgWire.Msg> msgs = new ArrayList<>();
+            w.send(b -> {
+                PgWire.bind(b, "S1");
+                PgWire.execute(b);
+                PgWire.sync(b);
+            });
+            assertThat(w.typesUntilReady(msgs)).isEqualTo("EZ");
+            assertThat(PgWire.errorMessage(msgs.get(0))).isEqualTo("prepared statement \"S1\" does not exist");
+            // Prepared again, it works (on whichever server, which lost its copy too).
+            msgs.clear();
+            w.send(b -> {
+                PgWire.parse(b, "S1", "SELECT 'again'");
+                PgWire.bind(b, "S1");
+                PgWire.execute(b);
+                PgWire.sync(b);
+            });
+            assertThat(w.typesUntilReady(msgs)).isEqualTo("12DCZ");
+            assertThat(msgs.get(2).firstColumn()).isEqualTo("again");
+        }
+    }
+}
