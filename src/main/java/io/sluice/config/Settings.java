@@ -28,7 +28,8 @@ public final class Settings {
             "server_reset_query_always", "ignore_startup_parameters", "logfile", "pidfile",
             "max_packet_size", "server_login_retry", "server_connect_timeout",
             "client_login_timeout", "track_extra_parameters", "application_name_add_host",
-            "conffile", "job_name", "server_idle_timeout", "server_lifetime", "query_wait_timeout");
+            "conffile", "job_name", "server_idle_timeout", "server_lifetime", "query_wait_timeout",
+            "max_prepared_statements");
 
     private final Map<String, String> explicit;
     private final Path baseDir;

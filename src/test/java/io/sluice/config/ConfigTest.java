@@ -130,9 +130,7 @@ class ConfigTest {
                 "setting \"admin_users\" is accepted but not implemented by Sluice yet ("
                         + dir.resolve("pgbouncer.ini") + ":20)",
                 "setting \"stats_users\" is accepted but not implemented by Sluice yet ("
-                        + dir.resolve("pgbouncer.ini") + ":21)",
-                "setting \"max_prepared_statements\" is accepted but not implemented by Sluice yet ("
-                        + dir.resolve("pgbouncer.ini") + ":29)");
+                        + dir.resolve("pgbouncer.ini") + ":21)");
     }
 
     @Test
