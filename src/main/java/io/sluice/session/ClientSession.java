@@ -69,7 +69,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private boolean syncing;
     private boolean wroteToServer;
     /** Client bytes that arrived before a server was linked, with the replies they will owe. */
-    private final ArrayDeque<ByteBuf> held = new ArrayDeque<>(2);
+    /** Created on first use: most clients never have bytes waiting. */
+    private ArrayDeque<ByteBuf> held;
     private PreparedStatements prepared;
     private ByteBuf out;
     private ScheduledFuture<?> loginTimeout;
@@ -150,6 +151,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
      * Reading stops meanwhile, so at most one read's worth waits here.
      */
     private void hold(ByteBuf buf) {
+        if (held == null) {
+            held = new ArrayDeque<>(2);
+        }
         held.addLast(buf);
         channel.config().setAutoRead(false);
         if (state == ClientState.IDLE) {
@@ -253,8 +257,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         StartupRequest.Startup startup = (StartupRequest.Startup) request;
         scanner = new MessageScanner(channel.alloc(), MAX_AUTH_MESSAGE, MAX_AUTH_MESSAGE);
-        user = startup.user();
-        database = startup.database();
+        user = ctx.trackedNames().share(startup.user());
+        database = ctx.trackedNames().share(startup.database());
         if (user == null || user.isEmpty()) {
             fatal(SqlState.INVALID_AUTHORIZATION, "no PostgreSQL user name specified in startup packet");
             return;
@@ -269,7 +273,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         ByteBuf out = channel.alloc().buffer();
         List<String> unsupportedOptions = new ArrayList<>();
-        tracked = new TrackedParameters(settings.trackExtraParameters());
+        tracked = new TrackedParameters(ctx.trackedNames());
         for (Map.Entry<String, String> e : startup.parameters().entrySet()) {
             String name = e.getKey();
             if (name.equals("user") || name.equals("database")) {
@@ -506,7 +510,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private void flushHeld() {
         ByteBuf b;
         boolean any = false;
-        while (state == ClientState.ACTIVE && server != null && (b = held.pollFirst()) != null) {
+        while (state == ClientState.ACTIVE && server != null && held != null && (b = held.pollFirst()) != null) {
             scanBatch(b);
             any = true;
         }
@@ -528,7 +532,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private void releaseHeld() {
         ByteBuf b;
-        while ((b = held.pollFirst()) != null) {
+        while (held != null && (b = held.pollFirst()) != null) {
             b.release();
         }
     }

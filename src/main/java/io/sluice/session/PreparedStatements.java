@@ -48,7 +48,8 @@ final class PreparedStatements {
     private record Statement(String serverName, byte[] parseTail) {
     }
 
-    private final Map<String, Statement> byName = new HashMap<>();
+    /** Created on the first named Parse: most clients of a pool never prepare by name. */
+    private Map<String, Statement> byName = Map.of();
     private final Pool pool;
 
     PreparedStatements(Pool pool) {
@@ -104,6 +105,9 @@ final class PreparedStatements {
         pool.clientParses.increment();
         byte[] tail = ByteBufUtil.getBytes(body, tailStart, body.writerIndex() - tailStart);
         Statement st = new Statement(serverName(tail), tail);
+        if (byName.isEmpty()) {
+            byName = new HashMap<>();
+        }
         byName.put(name, st);
         if (server.has(st.serverName())) {
             // Already there: a Close of nothing makes the server answer in this very place,
@@ -161,7 +165,8 @@ final class PreparedStatements {
         int start = body.readerIndex();
         byte kind = body.readByte();
         String name = PgReader.cstring(body);
-        if (kind == 'S' && !name.isEmpty() && byName.remove(name) != null) {
+        if (kind == 'S' && !name.isEmpty() && byName.containsKey(name)) {
+            byName.remove(name);
             writeClose(out, NONE);
         } else {
             copy(out, FrontendCodes.CLOSE, body, start);
@@ -178,7 +183,7 @@ final class PreparedStatements {
     }
 
     private void forgetAll(ServerStatements server) {
-        byName.clear();
+        byName = Map.of();
         server.clear();
     }
 

@@ -20,11 +20,18 @@ public final class SessionContext {
     /** Clients on all loops, for max_client_conn. Atomic: every loop accepts clients. */
     private final AtomicInteger clients = new AtomicInteger();
 
+    private final TrackedNames trackedNames;
+
     public SessionContext(Config config, AuthFile authFile, PoolManager pools, ServerConnector connector) {
         this.config = config;
+        this.trackedNames = new TrackedNames(config.settings().trackExtraParameters());
         this.authFile = authFile;
         this.pools = pools;
         this.connector = connector;
+    }
+
+    TrackedNames trackedNames() {
+        return trackedNames;
     }
 
     public Config config() {

@@ -2,9 +2,6 @@ package io.sluice.session;
 
 import io.netty.buffer.ByteBuf;
 import io.sluice.protocol.PgWriter;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -13,28 +10,23 @@ import java.util.Set;
  * The parameters a client believes its server has (client_encoding, DateStyle, TimeZone,
  * standard_conforming_strings, application_name and track_extra_parameters), so that any
  * server it is given can be brought in line with one SET before the client's bytes go on.
+ *
+ * <p>Kept as two small arrays indexed by {@link TrackedNames}: one of these lives for every
+ * idle client, so it must cost little.
  */
 final class TrackedParameters {
-    private static final List<String> ALWAYS = List.of(
-            "client_encoding", "DateStyle", "TimeZone", "standard_conforming_strings", "application_name");
+    private final TrackedNames names;
+    /** Values the client asked for at start-up (null: not asked). */
+    private final String[] requested;
+    /** What the client has been told. */
+    private final String[] view;
+    /** Bit i set: parameter i was in the last sync query. */
+    private long lastSynced;
 
-    /** lower-case name → the spelling the server reports. */
-    private final Map<String, String> canonical = new LinkedHashMap<>();
-    /** Values the client asked for at start-up, by canonical name. */
-    private final Map<String, String> requested = new LinkedHashMap<>();
-    /** What the client has been told, by canonical name. */
-    private final Map<String, String> view = new LinkedHashMap<>();
-    private final List<String> lastSynced = new ArrayList<>();
-
-    TrackedParameters(List<String> extra) {
-        for (String n : ALWAYS) {
-            canonical.put(n.toLowerCase(Locale.ROOT), n);
-        }
-        for (String n : extra) {
-            if (!n.isBlank()) {
-                canonical.putIfAbsent(n.trim().toLowerCase(Locale.ROOT), n.trim());
-            }
-        }
+    TrackedParameters(TrackedNames names) {
+        this.names = names;
+        this.requested = new String[names.size()];
+        this.view = new String[names.size()];
     }
 
     /**
@@ -42,12 +34,12 @@ final class TrackedParameters {
      * gives for it.
      */
     String acceptStartup(String name, String value, Set<String> ignored) {
-        String lower = name.toLowerCase(Locale.ROOT);
-        String canon = canonical.get(lower);
-        if (canon != null) {
-            requested.put(canon, value);
+        int i = names.indexOf(name);
+        if (i >= 0) {
+            requested[i] = names.share(value);
             return null;
         }
+        String lower = name.toLowerCase(Locale.ROOT);
         if (ignored.contains(lower)) {
             return null;
         }
@@ -60,90 +52,93 @@ final class TrackedParameters {
     /** {@code options} may carry {@code -c name=value} (or {@code --name=value}) for tracked names only. */
     private String acceptOptions(String options) {
         String[] words = options.trim().split("\\s+");
-        for (int i = 0; i < words.length; i++) {
-            String w = words[i];
-            if (w.isEmpty()) {
+        for (int w = 0; w < words.length; w++) {
+            String word = words[w];
+            if (word.isEmpty()) {
                 continue;
             }
             String setting;
-            if (w.equals("-c") && i + 1 < words.length) {
-                setting = words[++i];
-            } else if (w.startsWith("-c")) {
-                setting = w.substring(2);
-            } else if (w.startsWith("--")) {
-                setting = w.substring(2);
+            if (word.equals("-c") && w + 1 < words.length) {
+                setting = words[++w];
+            } else if (word.startsWith("-c")) {
+                setting = word.substring(2);
+            } else if (word.startsWith("--")) {
+                setting = word.substring(2);
             } else {
                 return "unsupported options startup parameter: only '-c key=value' is allowed";
             }
             int eq = setting.indexOf('=');
             String key = eq < 0 ? setting : setting.substring(0, eq);
-            String canon = canonical.get(key.replace('-', '_').toLowerCase(Locale.ROOT));
-            if (eq < 0 || canon == null) {
+            int i = names.indexOf(key.replace('-', '_'));
+            if (eq < 0 || i < 0) {
                 return "unsupported options startup parameter: parameter cannot be changed: " + key;
             }
-            requested.put(canon, setting.substring(eq + 1));
+            requested[i] = names.share(setting.substring(eq + 1));
         }
         return null;
     }
 
     /** application_name_add_host: the client's address goes after its application_name. */
     void addHostToApplicationName(String hostAndPort) {
-        requested.merge("application_name", " - " + hostAndPort, String::concat);
+        int i = names.indexOf("application_name");
+        requested[i] = (requested[i] == null ? "" : requested[i]) + " - " + hostAndPort;
     }
 
     /** Writes the ParameterStatus set for the client's welcome: the server's, with the client's own values. */
     void welcome(Map<String, String> server, ByteBuf out) {
-        Map<String, String> shown = new LinkedHashMap<>(server);
-        for (Map.Entry<String, String> e : requested.entrySet()) {
-            shown.put(e.getKey(), e.getValue());
+        for (Map.Entry<String, String> e : server.entrySet()) {
+            int i = names.indexOf(e.getKey());
+            if (i < 0) {
+                PgWriter.parameterStatus(out, e.getKey(), e.getValue());
+            } else {
+                view[i] = requested[i] != null ? requested[i] : names.share(e.getValue());
+                PgWriter.parameterStatus(out, names.name(i), view[i]);
+            }
         }
-        for (Map.Entry<String, String> e : shown.entrySet()) {
-            PgWriter.parameterStatus(out, e.getKey(), e.getValue());
-            if (canonical.containsKey(e.getKey().toLowerCase(Locale.ROOT))) {
-                view.put(canonicalOf(e.getKey()), e.getValue());
+        for (int i = 0; i < requested.length; i++) {
+            if (requested[i] != null && view[i] == null) {
+                view[i] = requested[i];
+                PgWriter.parameterStatus(out, names.name(i), view[i]);
             }
         }
     }
 
     /** One {@code SET} string that brings {@code server} in line with the client, or null if it is. */
     String syncQuery(Map<String, String> server) {
-        lastSynced.clear();
+        lastSynced = 0;
         StringBuilder sql = null;
-        for (Map.Entry<String, String> e : view.entrySet()) {
-            String current = server.get(e.getKey());
-            if (e.getValue() == null || e.getValue().equals(current)) {
+        for (int i = 0; i < view.length; i++) {
+            String want = view[i];
+            if (want == null || want.equals(server.get(names.name(i)))) {
                 continue;
             }
             if (sql == null) {
                 sql = new StringBuilder();
             }
-            sql.append("SET ").append(e.getKey()).append(" = '")
-                    .append(e.getValue().replace("'", "''")).append("';");
-            lastSynced.add(e.getKey());
+            sql.append("SET ").append(names.name(i)).append(" = '").append(want.replace("'", "''")).append("';");
+            lastSynced |= 1L << i;
         }
         return sql == null ? null : sql.toString();
     }
 
     /** After a sync, the client's view takes the server's spelling of each value (DateStyle "ISO" → "ISO, MDY"). */
     void synced(Map<String, String> server) {
-        for (String k : lastSynced) {
-            String v = server.get(k);
-            if (v != null) {
-                view.put(k, v);
+        for (int i = 0; i < view.length; i++) {
+            if ((lastSynced & (1L << i)) != 0) {
+                String v = server.get(names.name(i));
+                if (v != null) {
+                    view[i] = names.share(v);
+                }
             }
         }
-        lastSynced.clear();
+        lastSynced = 0;
     }
 
     /** A ParameterStatus the client saw (its own SET): the client's view follows. */
     void serverReported(String name, String value) {
-        String canon = canonical.get(name.toLowerCase(Locale.ROOT));
-        if (canon != null) {
-            view.put(canon, value);
+        int i = names.indexOf(name);
+        if (i >= 0) {
+            view[i] = names.share(value);
         }
-    }
-
-    private String canonicalOf(String name) {
-        return canonical.getOrDefault(name.toLowerCase(Locale.ROOT), name);
     }
 }

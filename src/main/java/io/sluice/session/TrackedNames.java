@@ -1,0 +1,69 @@
+package io.sluice.session;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The names of the tracked parameters (PgBouncer's five plus track_extra_parameters), shared by
+ * every client, so a client keeps only an array of values; and a shared pool of parameter
+ * values, since thousands of clients send the same few ("UTF8", "ISO, MDY", "UTC").
+ */
+final class TrackedNames {
+    private static final List<String> ALWAYS = List.of(
+            "client_encoding", "DateStyle", "TimeZone", "standard_conforming_strings", "application_name");
+    /** Distinct values kept for sharing; past this, values are simply not shared. */
+    private static final int MAX_SHARED_VALUES = 10_000;
+
+    private final String[] names;
+    private final Map<String, Integer> indexByLowerName = new HashMap<>();
+    private final ConcurrentHashMap<String, String> values = new ConcurrentHashMap<>();
+
+    TrackedNames(List<String> extra) {
+        List<String> all = new ArrayList<>(ALWAYS);
+        for (String n : extra) {
+            String t = n.trim();
+            if (!t.isEmpty() && all.stream().noneMatch(a -> a.equalsIgnoreCase(t))) {
+                all.add(t);
+            }
+        }
+        names = all.toArray(new String[0]);
+        for (int i = 0; i < names.length; i++) {
+            indexByLowerName.put(names[i].toLowerCase(Locale.ROOT), i);
+        }
+    }
+
+    int size() {
+        return names.length;
+    }
+
+    /** The spelling the server reports, e.g. "DateStyle". */
+    String name(int i) {
+        return names[i];
+    }
+
+    /** Index of a tracked name in any letter case, or -1. */
+    int indexOf(String name) {
+        Integer i = indexByLowerName.get(name.toLowerCase(Locale.ROOT));
+        return i == null ? -1 : i;
+    }
+
+    /** The shared copy of {@code value}. */
+    String share(String value) {
+        if (value == null) {
+            return null;
+        }
+        String shared = values.get(value);
+        if (shared != null) {
+            return shared;
+        }
+        if (values.size() < MAX_SHARED_VALUES) {
+            shared = values.putIfAbsent(value, value);
+            return shared == null ? value : shared;
+        }
+        return value;
+    }
+}
