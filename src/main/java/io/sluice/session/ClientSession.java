@@ -225,8 +225,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         } else if (was == ClientState.WAITING) {
             shard.cancelWait(this);
         }
-        if (log.isDebugEnabled()) {
-            log.debug("{} closed", logId());
+        if (ctx.logDisconnections() && was != ClientState.STARTUP) {
+            log.info("{} closed", logId());
         }
     }
 
@@ -364,7 +364,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         PgWriter.readyForQuery(out, (byte) 'I');
         channel.writeAndFlush(out, channel.voidPromise());
         welcomeSent = true;
-        log.info("{} login ok", logId());
+        if (ctx.logConnections()) {
+            log.info("{} login ok", logId());
+        }
     }
 
     // ---- MessageScanner.Sink: client to server ----

@@ -21,13 +21,27 @@ public final class SessionContext {
     private final AtomicInteger clients = new AtomicInteger();
 
     private final TrackedNames trackedNames;
+    private final boolean logConnections;
+    private final boolean logDisconnections;
 
     public SessionContext(Config config, AuthFile authFile, PoolManager pools, ServerConnector connector) {
         this.config = config;
         this.trackedNames = new TrackedNames(config.settings().trackExtraParameters());
+        this.logConnections = config.settings().booleanValue("log_connections");
+        this.logDisconnections = config.settings().booleanValue("log_disconnections");
         this.authFile = authFile;
         this.pools = pools;
         this.connector = connector;
+    }
+
+    /** log_connections: a line per successful client login. */
+    boolean logConnections() {
+        return logConnections;
+    }
+
+    /** log_disconnections: a line per client gone. */
+    boolean logDisconnections() {
+        return logDisconnections;
     }
 
     TrackedNames trackedNames() {
