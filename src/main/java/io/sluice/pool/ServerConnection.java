@@ -248,7 +248,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     // ---- MessageScanner.Sink ----
 
     @Override
-    public int classify(byte type, int bodyLength) {
+    public int classify(byte type, int bodyLength, ByteBuf in) {
         if (state == ServerState.ACTIVE && internalPending == 0) {
             switch (type) {
                 case BackendCodes.READY_FOR_QUERY:

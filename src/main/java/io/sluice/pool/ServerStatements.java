@@ -3,7 +3,6 @@ package io.sluice.pool;
 import io.sluice.protocol.BackendCodes;
 import io.sluice.protocol.PgReader.ErrorFields;
 import io.sluice.protocol.MessageScanner;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -30,9 +29,7 @@ public final class ServerStatements {
         AS_PARSE_COMPLETE
     }
 
-    /** One awaited reply: '1', '2', '3', or a marker (Sync, Query, FunctionCall) that ends in ReadyForQuery. */
-    private record Expected(byte kind, Reply reply, String statement) {
-    }
+    private static final Reply[] REPLIES = Reply.values();
 
     private static final byte MARKER = 'Z';
     /**
@@ -44,7 +41,16 @@ public final class ServerStatements {
     private final int capacity;
     /** Statement name → pipeline epoch of its last use; access order, so the eldest is least recently used. */
     private final LinkedHashMap<String, Long> prepared = new LinkedHashMap<>(16, 0.75f, true);
-    private final ArrayDeque<Expected> expected = new ArrayDeque<>();
+    /**
+     * Awaited replies, oldest first: '1', '2', '3', or a marker (Sync, Query, FunctionCall) that
+     * ends in ReadyForQuery. A ring of plain arrays: one entry per Parse, Bind, Close and Sync
+     * relayed, so no object per message.
+     */
+    private byte[] kinds = new byte[16];
+    private byte[] replies = new byte[16];
+    private String[] statements = new String[16];
+    private int head;
+    private int count;
     /** Names to close on the server before the next client's messages (stale or stray statements). */
     private final List<String> toClose = new ArrayList<>();
     /** Counts markers: statements used since the last one may still have open portals. */
@@ -93,17 +99,59 @@ public final class ServerStatements {
     }
 
     public void expect(byte kind, Reply reply, String statement) {
-        expected.addLast(new Expected(kind, reply, statement));
+        if (count == kinds.length) {
+            grow();
+        }
+        int i = (head + count) & (kinds.length - 1);
+        kinds[i] = kind;
+        replies[i] = (byte) reply.ordinal();
+        statements[i] = statement;
+        count++;
     }
 
     /** A Sync, Query or FunctionCall was sent: it ends in ReadyForQuery. */
     public void expectReady() {
-        expected.addLast(new Expected(MARKER, Reply.RELAY, null));
+        expect(MARKER, Reply.RELAY, null);
         epoch++;
     }
 
     public boolean awaitingReplies() {
-        return !expected.isEmpty();
+        return count > 0;
+    }
+
+    private void grow() {
+        int n = kinds.length;
+        byte[] k = new byte[n * 2];
+        byte[] r = new byte[n * 2];
+        String[] st = new String[n * 2];
+        for (int j = 0; j < count; j++) {
+            int i = (head + j) & (n - 1);
+            k[j] = kinds[i];
+            r[j] = replies[i];
+            st[j] = statements[i];
+        }
+        kinds = k;
+        replies = r;
+        statements = st;
+        head = 0;
+    }
+
+    private byte headKind() {
+        return count == 0 ? 0 : kinds[head];
+    }
+
+    private Reply headReply() {
+        return REPLIES[replies[head]];
+    }
+
+    private String headStatement() {
+        return statements[head];
+    }
+
+    private void pop() {
+        statements[head] = null;
+        head = (head + 1) & (kinds.length - 1);
+        count--;
     }
 
     /** Names queued for closing; the caller sends a Close for each and clears the list. */
@@ -117,8 +165,7 @@ public final class ServerStatements {
 
     /** How the scanner should treat a ParseComplete, BindComplete or CloseComplete now arriving. */
     public int classify(byte type) {
-        Expected head = expected.peekFirst();
-        if (head == null || head.kind() != type || head.reply() == Reply.RELAY) {
+        if (headKind() != type || headReply() == Reply.RELAY) {
             return MessageScanner.OBSERVE;
         }
         return MessageScanner.CONSUME;
@@ -126,12 +173,12 @@ public final class ServerStatements {
 
     /** Takes the awaited reply off the queue and says what to do with it. */
     public Reply onReply(byte type) {
-        Expected head = expected.peekFirst();
-        if (head == null || head.kind() != type) {
+        if (headKind() != type) {
             return Reply.RELAY;
         }
-        expected.pollFirst();
-        return head.reply();
+        Reply r = headReply();
+        pop();
+        return r;
     }
 
     /**
@@ -140,15 +187,17 @@ public final class ServerStatements {
      */
     public void onError(ErrorFields error) {
         boolean first = true;
-        while (!expected.isEmpty() && expected.peekFirst().kind() != MARKER) {
-            Expected e = expected.pollFirst();
-            if (e.kind() == BackendCodes.PARSE_COMPLETE && e.statement() != null) {
-                prepared.remove(e.statement());
+        while (count > 0 && headKind() != MARKER) {
+            byte kind = headKind();
+            String statement = headStatement();
+            pop();
+            if (kind == BackendCodes.PARSE_COMPLETE && statement != null) {
+                prepared.remove(statement);
             }
-            if (first && e.kind() == BackendCodes.BIND_COMPLETE && e.statement() != null
+            if (first && kind == BackendCodes.BIND_COMPLETE && statement != null
                     && error.message() != null && error.message().contains(PLAN_CHANGED)) {
-                prepared.remove(e.statement());
-                toClose.add(e.statement());
+                prepared.remove(statement);
+                toClose.add(statement);
             }
             first = false;
         }
@@ -156,13 +205,15 @@ public final class ServerStatements {
 
     /** ReadyForQuery: the marker it answers, and anything left before it, are done. */
     public void onReady() {
-        while (!expected.isEmpty()) {
-            Expected e = expected.pollFirst();
-            if (e.kind() == MARKER) {
+        while (count > 0) {
+            byte kind = headKind();
+            String statement = headStatement();
+            pop();
+            if (kind == MARKER) {
                 return;
             }
-            if (e.kind() == BackendCodes.PARSE_COMPLETE && e.statement() != null) {
-                prepared.remove(e.statement());
+            if (kind == BackendCodes.PARSE_COMPLETE && statement != null) {
+                prepared.remove(statement);
             }
         }
     }

@@ -36,9 +36,11 @@ public final class MessageScanner {
     public interface Sink {
         /**
          * Decides what happens to a message, from its type and body length (excluding the
-         * 4-byte length field). Called once per message, in stream order.
+         * 4-byte length field). Called once per message, in stream order. {@code in} is
+         * positioned at the start of the body, of which any part (or none) may be readable:
+         * a peek, not to be consumed or kept.
          */
-        int classify(byte type, int bodyLength);
+        int classify(byte type, int bodyLength, ByteBuf in);
 
         /**
          * A whole inspected or consumed message. {@code body} is valid only during the call;
@@ -132,7 +134,7 @@ public final class MessageScanner {
                         throw new ProtocolException("message length " + length + " exceeds max_packet_size");
                     }
                     remaining = length - 4;
-                    action = sink.classify(type, remaining);
+                    action = sink.classify(type, remaining, in);
                     if (action != PASS && remaining > maxCollect) {
                         throw new ProtocolException("message '" + (char) type + "' too long: " + length);
                     }

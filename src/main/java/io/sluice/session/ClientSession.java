@@ -155,10 +155,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             held = new ArrayDeque<>(2);
         }
         held.addLast(buf);
-        channel.config().setAutoRead(false);
         if (state == ClientState.IDLE) {
             move(ClientState.WAITING);
+            // With an idle server at hand this links it and relays the bytes at once.
             shard.acquire(this);
+        }
+        if (state == ClientState.WAITING || syncing) {
+            // Only now stop reading (a system call each way), when the bytes must really wait.
+            channel.config().setAutoRead(false);
         }
     }
 
@@ -372,7 +376,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     // ---- MessageScanner.Sink: client to server ----
 
     @Override
-    public int classify(byte type, int bodyLength) {
+    public int classify(byte type, int bodyLength, ByteBuf in) {
         if (state == ClientState.AUTH) {
             if (type != FrontendCodes.PASSWORD) {
                 throw new ProtocolException("expected password response, got message type " + (char) type);
@@ -401,7 +405,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             case FrontendCodes.BIND:
             case FrontendCodes.DESCRIBE:
             case FrontendCodes.CLOSE:
-                return prepared != null ? MessageScanner.CONSUME : MessageScanner.PASS;
+                if (prepared == null) {
+                    return MessageScanner.PASS;
+                }
+                // The unnamed statement needs no rewriting: relay it as bytes (the common
+                // case for drivers that do not prepare), noting the reply it will get.
+                return prepared.passesUnnamed(type, bodyLength, in, server.statements())
+                        ? MessageScanner.PASS : MessageScanner.CONSUME;
             default:
                 return MessageScanner.PASS;
         }

@@ -72,6 +72,40 @@ final class PreparedStatements {
         return !server.toClose().isEmpty();
     }
 
+    /**
+     * True when a Parse, Bind, Describe or Close (seen from its first readable bytes) is about
+     * the unnamed statement or a portal, so it can pass as bytes; its reply is then expected
+     * here. False (rewrite it whole) when it names a statement or its start is not read yet.
+     */
+    boolean passesUnnamed(byte type, int bodyLength, ByteBuf in, ServerStatements server) {
+        int at = in.readerIndex();
+        int readable = Math.min(in.readableBytes(), bodyLength);
+        switch (type) {
+            case FrontendCodes.PARSE:
+                if (readable < 1 || in.getByte(at) != 0) {
+                    return false;
+                }
+                server.expect(BackendCodes.PARSE_COMPLETE, Reply.RELAY, null);
+                return true;
+            case FrontendCodes.BIND: {
+                int portalEnd = in.indexOf(at, at + readable, (byte) 0);
+                if (portalEnd < 0 || portalEnd + 1 >= at + readable || in.getByte(portalEnd + 1) != 0) {
+                    return false;
+                }
+                server.expect(BackendCodes.BIND_COMPLETE, Reply.RELAY, null);
+                return true;
+            }
+            case FrontendCodes.DESCRIBE:
+                return readable >= 2 && (in.getByte(at) == 'P' || in.getByte(at + 1) == 0);
+            default:
+                if (readable < 2 || (in.getByte(at) != 'P' && in.getByte(at + 1) != 0)) {
+                    return false;
+                }
+                server.expect(BackendCodes.CLOSE_COMPLETE, Reply.RELAY, null);
+                return true;
+        }
+    }
+
     void onParse(ByteBuf body, ServerStatements server, ByteBuf out) {
         int start = body.readerIndex();
         String name = PgReader.cstring(body);

@@ -27,7 +27,7 @@ class MessageScannerTest {
         final List<Integer> forwardedAtInspect = new ArrayList<>();
 
         @Override
-        public int classify(byte type, int bodyLength) {
+        public int classify(byte type, int bodyLength, ByteBuf in) {
             switch (type) {
                 case 'Z':
                 case 'S':
