@@ -163,15 +163,25 @@ public final class Pool {
      * or in another pool of this database or user whose shared limit is reached.
      */
     boolean starvedElsewhere(PoolShard self) {
-        long now = System.nanoTime();
-        if (starved(self, now)) {
-            return true;
+        if (waiting.get() > 0) {
+            long now = System.nanoTime();
+            boolean mayGive = self.serverTotal > 0 && self.holdsMoreThanShare();
+            for (PoolShard s : shards) {
+                if (s != self && s.needsServerFromElsewhere(now) && (mayGive || s.serverTotal == 0)) {
+                    return true;
+                }
+            }
         }
         for (LimitGroup g : limits) {
             if (g.full()) {
+                long now = System.nanoTime();
                 for (Pool p : g.pools()) {
-                    if (p != this && p.starved(null, now)) {
-                        return true;
+                    if (p != this && p.waiting.get() > 0) {
+                        for (PoolShard s : p.shards) {
+                            if (s.starvedForLimit(now)) {
+                                return true;
+                            }
+                        }
                     }
                 }
             }
@@ -179,16 +189,16 @@ public final class Pool {
         return false;
     }
 
-    private boolean starved(PoolShard except, long now) {
-        if (waiting.get() == 0) {
-            return false;
-        }
+    /** A loop's share of pool_size by its share of the pool's clients, rounded down. */
+    int share(PoolShard shard) {
+        int total = 0;
         for (PoolShard s : shards) {
-            if (s != except && s.needsServerFromElsewhere(now)) {
-                return true;
-            }
+            total += Math.max(0, s.clientCount);
         }
-        return false;
+        if (total == 0) {
+            return 0;
+        }
+        return (int) ((long) config.poolSize() * Math.max(0, shard.clientCount) / total);
     }
 
     /**
@@ -196,13 +206,21 @@ public final class Pool {
      * full database or user limit, to give up an idle server.
      */
     void requestDonation(PoolShard from) {
-        if (askIdle(this, from)) {
+        long now = System.nanoTime();
+        if (from.serverTotal == 0) {
+            if (askIdle(this, from, true)) {
+                return;
+            }
+        } else if (from.needsServerFromElsewhere(now) && askIdle(this, from, false)) {
+            return;
+        }
+        if (!from.starvedForLimit(now) && from.serverTotal > 0) {
             return;
         }
         for (LimitGroup g : limits) {
             if (g.full()) {
                 for (Pool p : g.pools()) {
-                    if (p != this && askIdle(p, null)) {
+                    if (p != this && askIdle(p, null, true)) {
                         return;
                     }
                 }
@@ -210,10 +228,11 @@ public final class Pool {
         }
     }
 
-    private static boolean askIdle(Pool pool, PoolShard except) {
+    /** Asks a loop with an idle server to close it; {@code always}: even if it holds no more than its share. */
+    private static boolean askIdle(Pool pool, PoolShard except, boolean always) {
         for (PoolShard s : pool.shards) {
-            if (s != except && s.idleCount > 0) {
-                s.loop().execute(s::donateIdle);
+            if (s != except && s.idleCount > 0 && (always || s.holdsMoreThanShare())) {
+                s.loop().execute(always ? s::donateIdleAlways : s::donateIdle);
                 return true;
             }
         }

@@ -121,8 +121,43 @@ public final class PoolShard {
         s.close(reason);
     }
 
-    /** True when a server closed on another loop for these waiters is worth the reconnect. */
+    /** Clients of this pool on this loop (logged in, not gone): its claim on the pool's servers. */
+    volatile int clientCount;
+
+    /** A client of this pool logged in on this loop. */
+    public void clientJoined() {
+        clientCount++;
+    }
+
+    /** A client of this pool on this loop is gone. */
+    public void clientLeft() {
+        clientCount--;
+    }
+
+    /**
+     * True when a server closed on another loop for these waiters is worth the reconnect:
+     * at once when this loop has no server at all; after a short wait when it has fewer than
+     * its share of the pool (by its share of the pool's clients, rounded down). Without the
+     * share rule two busy loops would hand servers back and forth, each handoff a new
+     * PostgreSQL backend; rounding down both ways is what keeps it from oscillating.
+     */
     boolean needsServerFromElsewhere(long now) {
+        if (!starved) {
+            return false;
+        }
+        if (serverTotal == 0) {
+            return true;
+        }
+        return now - oldestWaitNanos > REBALANCE_AFTER_NANOS && serverTotal < pool.share(this);
+    }
+
+    /** True when this loop holds more than its share of the pool and may give a server up. */
+    boolean holdsMoreThanShare() {
+        return serverTotal > pool.share(this);
+    }
+
+    /** Waiting with no server coming, for long enough: any pool sharing a full limit should yield one. */
+    boolean starvedForLimit(long now) {
         return starved && (serverTotal == 0 || now - oldestWaitNanos > REBALANCE_AFTER_NANOS);
     }
 
@@ -295,8 +330,15 @@ public final class PoolShard {
         }
     }
 
-    /** Closes one idle server so that a loop with waiting clients can open one. */
+    /** Closes one idle server so that a loop with waiting clients can open one, if this loop can spare it. */
     void donateIdle() {
+        if (holdsMoreThanShare()) {
+            donateIdleAlways();
+        }
+    }
+
+    /** Closes one idle server for a loop (or pool) that has none at all. */
+    void donateIdleAlways() {
         ServerConnection s = idle.peekFirst();
         if (s != null && waiters.isEmpty()) {
             retire(s, "slot handed to another event loop's waiting client");

@@ -222,6 +222,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (scanner != null) {
             scanner.release();
         }
+        if (shard != null) {
+            shard.clientLeft();
+        }
         if (server != null) {
             ServerConnection s = server;
             server = null;
@@ -334,6 +337,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             loginTimeout = null;
         }
         shard = pool.shard(ctx.pools().loopIndex(channel.eventLoop()));
+        shard.clientJoined();
         do {
             cancelPid = ctx.random().nextInt() & 0x7fffffff;
             cancelKey = ctx.random().nextInt();

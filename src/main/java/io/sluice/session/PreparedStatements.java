@@ -210,8 +210,17 @@ final class PreparedStatements {
 
     /** A short simple query: DEALLOCATE ALL or DISCARD ALL drop every statement, here and there. */
     void onQuery(ByteBuf body, ServerStatements server) {
-        int end = body.indexOf(body.readerIndex(), body.writerIndex(), (byte) 0);
-        if (end > 0 && dropsAll(body.toString(body.readerIndex(), end - body.readerIndex(), StandardCharsets.UTF_8))) {
+        // Most queries are not these: decide from the first letter before decoding anything.
+        int i = body.readerIndex();
+        int end = body.writerIndex();
+        while (i < end && Character.isWhitespace(body.getByte(i))) {
+            i++;
+        }
+        if (i == end || (body.getByte(i) | 0x20) != 'd') {
+            return;
+        }
+        int nul = body.indexOf(i, end, (byte) 0);
+        if (nul > 0 && dropsAll(body.toString(i, nul - i, StandardCharsets.UTF_8))) {
             forgetAll(server);
         }
     }
