@@ -44,6 +44,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private static final AtomicLong IDS = new AtomicLong();
     /** Auth messages are tiny; the same cap as a start-up packet. */
     private static final int MAX_AUTH_MESSAGE = StartupDecoder.MAX_STARTUP_PACKET;
+    /** Bytes a waiting client may send before Sluice stops reading from it. */
+    private static final int HOLD_WITHOUT_PAUSE = 64 * 1024;
     /** ReadyForQuery 'I', shared: written by statement mode after it checked the status. */
     private static final ByteBuf READY_IDLE = Unpooled.unreleasableBuffer(
             Unpooled.directBuffer(6).writeByte(BackendCodes.READY_FOR_QUERY).writeInt(5).writeByte('I'));
@@ -160,10 +162,19 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             // With an idle server at hand this links it and relays the bytes at once.
             shard.acquire(this);
         }
-        if (state == ClientState.WAITING || syncing) {
-            // Only now stop reading (a system call each way), when the bytes must really wait.
+        if ((state == ClientState.WAITING || syncing) && heldBytes() > HOLD_WITHOUT_PAUSE) {
+            // Stop reading (a system call each way) only when a client sends on while it
+            // waits: a query and its Sync are a few bytes, and the client then waits itself.
             channel.config().setAutoRead(false);
         }
+    }
+
+    private int heldBytes() {
+        int n = 0;
+        for (ByteBuf b : held) {
+            n += b.readableBytes();
+        }
+        return n;
     }
 
     /** Relays one read's worth of client bytes to the linked server. */
