@@ -159,19 +159,25 @@ public final class Pool {
     }
 
     /**
-     * True when clients wait with no server on its way to them on another loop of this pool,
-     * or in another pool of this database or user whose shared limit is reached.
+     * True when clients on another loop of this pool wait with no server on its way, and that
+     * loop is owed one: it has none, or fewer than its share while this one has more.
      */
-    boolean starvedElsewhere(PoolShard self) {
-        if (waiting.get() > 0) {
-            long now = System.nanoTime();
-            boolean mayGive = self.serverTotal > 0 && self.holdsMoreThanShare();
-            for (PoolShard s : shards) {
-                if (s != self && s.needsServerFromElsewhere(now) && (mayGive || s.serverTotal == 0)) {
-                    return true;
-                }
+    boolean starvedOnOtherLoop(PoolShard self) {
+        if (waiting.get() == 0) {
+            return false;
+        }
+        long now = System.nanoTime();
+        boolean mayGive = self.serverTotal > 0 && self.holdsMoreThanShare();
+        for (PoolShard s : shards) {
+            if (s != self && s.needsServerFromElsewhere(now) && (mayGive || s.serverTotal == 0)) {
+                return true;
             }
         }
+        return false;
+    }
+
+    /** True when clients of another pool wait for a slot of a full database or user limit. */
+    boolean starvedInSharedLimit() {
         for (LimitGroup g : limits) {
             if (g.full()) {
                 long now = System.nanoTime();

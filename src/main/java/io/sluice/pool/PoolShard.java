@@ -274,15 +274,21 @@ public final class PoolShard {
 
     /** A clean server: to the first waiter here, else closed if wanted on another loop, else idle. */
     private void serverFree(ServerConnection s) {
+        // Before this loop's own waiters: under load they always exist, and a loop below its
+        // share of the pool would otherwise wait until the load ends.
+        if (pool.starvedOnOtherLoop(this)) {
+            // Servers can't change loops: free the slot so the starved loop opens its own.
+            retire(s, "slot handed to another event loop's waiting client");
+            return;
+        }
         Waiter w = waiters.pollFirst();
         if (w != null) {
             waitersChanged(-1);
             assign(s, w.client());
             return;
         }
-        if (pool.starvedElsewhere(this)) {
-            // Servers can't change loops: free the slot so the starved loop opens its own.
-            retire(s, "slot handed to another event loop's waiting client");
+        if (pool.starvedInSharedLimit()) {
+            retire(s, "slot handed to another pool of the same database or user");
             return;
         }
         move(s, ServerState.IDLE);

@@ -5,6 +5,7 @@ import io.sluice.auth.ScramKeyCache;
 import io.sluice.config.Config;
 import io.sluice.pool.PoolManager;
 import io.sluice.pool.ServerConnector;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.security.SecureRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -16,7 +17,16 @@ public final class SessionContext {
     private final ServerConnector connector;
     private final CancelRegistry cancels = new CancelRegistry();
     private final ScramKeyCache scramKeys = new ScramKeyCache();
-    private final SecureRandom random = new SecureRandom();
+    /**
+     * One generator per event-loop thread: md5 salts, cancel keys and SCRAM nonces are drawn
+     * at every login, and one shared SecureRandom would serialise the loops on its lock.
+     */
+    private static final FastThreadLocal<SecureRandom> RANDOM = new FastThreadLocal<>() {
+        @Override
+        protected SecureRandom initialValue() throws Exception {
+            return SecureRandom.getInstance("DRBG");
+        }
+    };
     /** Clients on all loops, for max_client_conn. Atomic: every loop accepts clients. */
     private final AtomicInteger clients = new AtomicInteger();
 
@@ -73,7 +83,7 @@ public final class SessionContext {
     }
 
     public SecureRandom random() {
-        return random;
+        return RANDOM.get();
     }
 
     public AtomicInteger clients() {
