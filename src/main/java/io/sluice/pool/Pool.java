@@ -147,10 +147,19 @@ public final class Pool {
         if (waiting.get() == 0) {
             return;
         }
+        // The loop furthest below its share first (a slot freed for it by another loop must
+        // reach it, or the two would trade servers forever); then the longest wait.
         PoolShard best = null;
+        int bestDeficit = Integer.MIN_VALUE;
         for (PoolShard s : shards) {
-            if (s.starved && (best == null || s.oldestWaitNanos - best.oldestWaitNanos < 0)) {
+            if (!s.starved) {
+                continue;
+            }
+            int deficit = Math.max(0, share(s) - s.serverTotal) + (s.serverTotal == 0 ? 1 : 0);
+            if (best == null || deficit > bestDeficit
+                    || (deficit == bestDeficit && s.oldestWaitNanos - best.oldestWaitNanos < 0)) {
                 best = s;
+                bestDeficit = deficit;
             }
         }
         if (best != null) {
