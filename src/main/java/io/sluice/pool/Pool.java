@@ -88,6 +88,14 @@ public final class Pool {
         scramKeys = new byte[][] {clientKey, serverKey};
     }
 
+    /** Server-login SCRAM keys by "salt:iterations", derived once from the pool's password. */
+    private final java.util.concurrent.ConcurrentHashMap<String, byte[][]> serverScramKeys =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    byte[][] serverScramKeys(String salt, int iterations, java.util.function.Supplier<byte[][]> derive) {
+        return serverScramKeys.computeIfAbsent(salt + ':' + iterations, k -> derive.get());
+    }
+
     byte[][] scramPassthroughKeys() {
         return scramKeys;
     }

@@ -1,6 +1,10 @@
 package io.sluice.pool;
 
 import com.ongres.scram.client.ScramClient;
+import com.ongres.scram.common.ClientFirstMessage;
+import com.ongres.scram.common.ScramFunctions;
+import com.ongres.scram.common.ScramMechanism;
+import com.ongres.scram.common.ServerFirstMessage;
 import com.ongres.scram.common.StringPreparation;
 import com.ongres.scram.common.exception.ScramException;
 import io.netty.buffer.ByteBuf;
@@ -13,6 +17,7 @@ import io.sluice.protocol.PgWriter;
 import io.sluice.protocol.SqlState;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +30,7 @@ final class ServerLogin {
     private final PoolConfig config;
     private final Pool pool;
     private ScramClient scram;
+    private String clientNonce;
     private boolean done;
     private ErrorFields error;
 
@@ -119,13 +125,19 @@ final class ServerLogin {
                     throw new IllegalStateException("server asked for SCRAM for user \"" + config.serverUser()
                             + "\" but Sluice has no plain password or SCRAM keys for it");
                 }
-                PgWriter.saslInitialResponse(reply, "SCRAM-SHA-256", scram.clientFirstMessage().toString());
+                ClientFirstMessage first = scram.clientFirstMessage();
+                clientNonce = first.getClientNonce();
+                PgWriter.saslInitialResponse(reply, "SCRAM-SHA-256", first.toString());
                 return;
             }
             case BackendCodes.AUTH_SASL_CONTINUE: {
                 requireScram();
+                String serverFirst = body.toString(StandardCharsets.UTF_8);
                 try {
-                    scram.serverFirstMessage(body.toString(StandardCharsets.UTF_8));
+                    if (secret instanceof Secret.Plain plain) {
+                        scram = withDerivedKeys(plain, serverFirst);
+                    }
+                    scram.serverFirstMessage(serverFirst);
                 } catch (ScramException e) {
                     throw new IllegalStateException("SCRAM exchange with server failed: " + e.getMessage());
                 }
@@ -144,6 +156,30 @@ final class ServerLogin {
             default:
                 throw new IllegalStateException("server asked for unsupported authentication method " + code);
         }
+    }
+
+    /**
+     * PBKDF2 with the role's salt costs milliseconds of an event loop per login: the keys are
+     * derived once per pool and salt, and this login goes on with them (same client nonce).
+     */
+    private ScramClient withDerivedKeys(Secret.Plain plain, String serverFirst) throws ScramException {
+        String nonce = clientNonce;
+        ServerFirstMessage first = ServerFirstMessage.parseFrom(serverFirst, nonce);
+        byte[][] keys = pool.serverScramKeys(first.getSalt(), first.getIterationCount(), () -> {
+            byte[] salted = ScramFunctions.saltedPassword(ScramMechanism.SCRAM_SHA_256,
+                    StringPreparation.POSTGRESQL_PREPARATION, plain.password().toCharArray(),
+                    Base64.getDecoder().decode(first.getSalt()), first.getIterationCount());
+            return new byte[][] {ScramFunctions.clientKey(ScramMechanism.SCRAM_SHA_256, salted),
+                ScramFunctions.serverKey(ScramMechanism.SCRAM_SHA_256, salted)};
+        });
+        ScramClient client = ScramClient.builder()
+                .advertisedMechanisms(List.of("SCRAM-SHA-256"))
+                .username("*")
+                .clientAndServerKey(keys[0], keys[1])
+                .nonceSupplier(() -> nonce)
+                .build();
+        client.clientFirstMessage();
+        return client;
     }
 
     private void requireScram() {

@@ -8,6 +8,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.channel.group.ChannelGroup;
 import io.sluice.pool.PoolConfig;
 import io.sluice.pool.ServerConnection;
 import io.sluice.pool.ServerConnector;
@@ -18,14 +19,18 @@ import java.net.SocketAddress;
 /** Opens server connections (and cancel connections) with the chosen transport. */
 final class NettyServerConnector implements ServerConnector {
     private final Transport transport;
+    private final ChannelGroup connections;
 
-    NettyServerConnector(Transport transport) {
+    NettyServerConnector(Transport transport, ChannelGroup connections) {
         this.transport = transport;
+        this.connections = connections;
     }
 
     @Override
     public ChannelFuture connect(EventLoop loop, PoolConfig config, ServerConnection handler) {
-        return bootstrap(loop, config).handler(handler).connect(address(config));
+        ChannelFuture f = bootstrap(loop, config).handler(handler).connect(address(config));
+        connections.add(f.channel());
+        return f;
     }
 
     @Override

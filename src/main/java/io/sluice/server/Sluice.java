@@ -6,6 +6,9 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.EventExecutor;
 import io.sluice.auth.AuthFile;
 import io.sluice.auth.AuthFileException;
@@ -43,6 +46,8 @@ public final class Sluice implements AutoCloseable {
     private final Transport transport;
     private final EventLoopGroup group;
     private final List<Channel> listeners = new ArrayList<>();
+    /** Every client and server connection, so that shutting down closes them all first. */
+    private final ChannelGroup connections = new DefaultChannelGroup("sluice-connections", GlobalEventExecutor.INSTANCE);
     private final PoolManager pools;
     private final SessionContext sessions;
     private Path pidfile;
@@ -56,7 +61,7 @@ public final class Sluice implements AutoCloseable {
         for (EventExecutor e : group) {
             loops.add((EventLoop) e);
         }
-        NettyServerConnector connector = new NettyServerConnector(transport);
+        NettyServerConnector connector = new NettyServerConnector(transport, connections);
         this.pools = new PoolManager(config, authFile, loops, connector);
         this.sessions = new SessionContext(config, authFile, pools, connector);
     }
@@ -163,6 +168,7 @@ public final class Sluice implements AutoCloseable {
         return new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
+                connections.add(ch);
                 ch.pipeline().addLast(new StartupDecoder(), new ClientSession(sessions));
             }
         };
@@ -209,6 +215,8 @@ public final class Sluice implements AutoCloseable {
         for (Channel ch : listeners) {
             ch.close().awaitUninterruptibly();
         }
+        // Servers get Terminate-less closes here; PostgreSQL ends those backends at once.
+        connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         try {
             if (unixSocket != null) {
