@@ -93,12 +93,12 @@ public final class Config {
         // that append and RELOAD does not flood the log.
         for (IniEntry e : settingEntries.values()) {
             if (!Settings.IMPLEMENTED.contains(e.key())) {
-                warnings.add("setting \"" + e.key() + "\" is accepted but not implemented by Sluice yet ("
+                warnings.add("setting \"" + e.key() + "\" is accepted but not yet used by Sluice ("
                         + e.where() + ")");
             }
         }
         if (ini.sectionsSeen().containsKey(PEERS)) {
-            warnings.add("section [peers] is accepted but not implemented by Sluice yet ("
+            warnings.add("section [peers] is accepted but not yet used by Sluice ("
                     + ini.sectionsSeen().get(PEERS) + ")");
         }
 

@@ -37,12 +37,17 @@ final class LimitGroup {
     }
 
     boolean tryIncrement() {
+        return tryIncrement(count, max);
+    }
+
+    /** Adds one to {@code counter} unless that would pass {@code limit} (0 = no limit). */
+    static boolean tryIncrement(AtomicInteger counter, int limit) {
         while (true) {
-            int n = count.get();
-            if (max > 0 && n >= max) {
+            int n = counter.get();
+            if (limit > 0 && n >= limit) {
                 return false;
             }
-            if (count.compareAndSet(n, n + 1)) {
+            if (counter.compareAndSet(n, n + 1)) {
                 return true;
             }
         }

@@ -118,7 +118,7 @@ public final class Pool {
      */
     boolean tryReserve(boolean reserve) {
         int limit = config.poolSize() + (reserve ? config.reservePoolSize() : 0);
-        if (!tryIncrement(servers, limit)) {
+        if (!LimitGroup.tryIncrement(servers, limit)) {
             return false;
         }
         if (!dbLimit.tryIncrement()) {
@@ -262,17 +262,6 @@ public final class Pool {
         return false;
     }
 
-    private static boolean tryIncrement(AtomicInteger counter, int limit) {
-        while (true) {
-            int n = counter.get();
-            if (limit > 0 && n >= limit) {
-                return false;
-            }
-            if (counter.compareAndSet(n, n + 1)) {
-                return true;
-            }
-        }
-    }
 
     @Override
     public String toString() {

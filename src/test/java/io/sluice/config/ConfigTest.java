@@ -127,9 +127,9 @@ class ConfigTest {
         assertThat(c.user("nobody")).isEmpty();
 
         assertThat(c.warnings()).containsExactlyInAnyOrder(
-                "setting \"admin_users\" is accepted but not implemented by Sluice yet ("
+                "setting \"admin_users\" is accepted but not yet used by Sluice ("
                         + dir.resolve("pgbouncer.ini") + ":20)",
-                "setting \"stats_users\" is accepted but not implemented by Sluice yet ("
+                "setting \"stats_users\" is accepted but not yet used by Sluice ("
                         + dir.resolve("pgbouncer.ini") + ":21)");
     }
 
@@ -366,8 +366,8 @@ class ConfigTest {
         Config c = load(MINIMAL + "tcp_keepalive = 1\nlisten_port = 6000\ntcp_keepalive = 0\nserver_tls_sslmode = require\n");
         Path p = dir.resolve("pgbouncer.ini");
         assertThat(c.warnings()).containsExactly(
-                "setting \"tcp_keepalive\" is accepted but not implemented by Sluice yet (" + p + ":5)",
-                "setting \"server_tls_sslmode\" is accepted but not implemented by Sluice yet (" + p + ":6)");
+                "setting \"tcp_keepalive\" is accepted but not yet used by Sluice (" + p + ":5)",
+                "setting \"server_tls_sslmode\" is accepted but not yet used by Sluice (" + p + ":6)");
         assertThat(c.settings().value("tcp_keepalive")).isEqualTo("0");
     }
 
@@ -381,7 +381,7 @@ class ConfigTest {
     void peersAreAcceptedWithOneWarning() throws Exception {
         Config c = load(MINIMAL + "[peers]\n1 = host=a\n2 = host=b\n");
         assertThat(c.peers()).containsOnlyKeys("1", "2");
-        assertThat(c.warnings()).containsExactly("section [peers] is accepted but not implemented by Sluice yet ("
+        assertThat(c.warnings()).containsExactly("section [peers] is accepted but not yet used by Sluice ("
                 + dir.resolve("pgbouncer.ini") + ":3)");
     }
 

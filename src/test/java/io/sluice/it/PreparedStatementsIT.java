@@ -60,12 +60,7 @@ class PreparedStatementsIT {
 
     @Test
     void pgbenchPreparedHundredClientsOverFive() throws Exception {
-        var init = SluiceHarness.run("pgbench", "-i", "-q", "-s", "1", "-h", "127.0.0.1",
-                "-p", String.valueOf(TestPostgres.port()), "-U", "postgres", "postgres");
-        assertThat(init.exitCode()).as(init.output()).isZero();
-        try (Connection c = TestPostgres.direct(); Statement st = c.createStatement()) {
-            st.execute("GRANT ALL ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO md5user");
-        }
+        TestPostgres.loadPgbench();
         // select-only, then tpcb-like. pgbench prepares each command with a blocking PQprepare
         // the first time it runs it, inside the script's transaction: with several clients per
         // thread, one client blocked on a server would stall the others holding all five

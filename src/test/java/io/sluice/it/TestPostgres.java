@@ -66,6 +66,18 @@ public final class TestPostgres {
         return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port() + "/postgres", "postgres", "");
     }
 
+    /** pgbench's tables at scale 1, usable by md5user (the pooled role in the tests). */
+    public static synchronized void loadPgbench() throws Exception {
+        var init = SluiceHarness.run("pgbench", "-i", "-q", "-s", "1", "-h", "127.0.0.1",
+                "-p", String.valueOf(port()), "-U", "postgres", "postgres");
+        if (init.exitCode() != 0) {
+            throw new IllegalStateException("pgbench -i failed: " + init.output());
+        }
+        try (Connection c = direct(); Statement st = c.createStatement()) {
+            st.execute("GRANT ALL ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO md5user");
+        }
+    }
+
     private static void setUp() throws SQLException, IOException {
         try (Connection c = direct(); Statement st = c.createStatement()) {
             st.execute("SET password_encryption = 'md5'");

@@ -85,13 +85,7 @@ class TransactionPoolingIT {
 
     @Test
     void pgbenchTpcbSimpleAndExtendedHundredClientsOverFive() throws Exception {
-        String pgPort = String.valueOf(TestPostgres.port());
-        var init = SluiceHarness.run("pgbench", "-i", "-q", "-s", "1", "-h", "127.0.0.1", "-p", pgPort,
-                "-U", "postgres", "postgres");
-        assertThat(init.exitCode()).as(init.output()).isZero();
-        try (Connection c = TestPostgres.direct(); Statement st = c.createStatement()) {
-            st.execute("GRANT ALL ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO md5user");
-        }
+        TestPostgres.loadPgbench();
         for (String mode : List.of("simple", "extended")) {
             var run = SluiceHarness.run("pgbench", "-n", "-c", "100", "-j", "2", "-T", "6", "-M", mode,
                     "postgresql://md5user:md5pass@127.0.0.1:" + sluice.port() + "/tx");
