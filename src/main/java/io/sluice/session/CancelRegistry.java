@@ -1,5 +1,6 @@
 package io.sluice.session;
 
+import java.security.SecureRandom;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -9,9 +10,17 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class CancelRegistry {
     private final ConcurrentHashMap<Long, ClientSession> sessions = new ConcurrentHashMap<>();
 
-    /** Registers under a key not in use; returns false if taken (the caller draws another). */
-    boolean register(int processId, int secretKey, ClientSession session) {
-        return sessions.putIfAbsent(key(processId, secretKey), session) == null;
+    /**
+     * Draws a random BackendKeyData not in use and registers {@code session} under it; returns
+     * it as processId in the high 32 bits, secret key in the low ones.
+     */
+    long register(ClientSession session, SecureRandom random) {
+        while (true) {
+            long key = key(random.nextInt() & 0x7fffffff, random.nextInt());
+            if (sessions.putIfAbsent(key, session) == null) {
+                return key;
+            }
+        }
     }
 
     void remove(int processId, int secretKey, ClientSession session) {

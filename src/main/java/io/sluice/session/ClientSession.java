@@ -23,11 +23,7 @@ import io.sluice.protocol.ProtocolException;
 import io.sluice.protocol.SqlState;
 import io.sluice.protocol.StartupDecoder;
 import io.sluice.protocol.StartupRequest;
-import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -290,29 +286,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
         }
         ByteBuf out = channel.alloc().buffer();
-        List<String> unsupportedOptions = new ArrayList<>();
         tracked = new TrackedParameters(ctx.trackedNames());
-        for (Map.Entry<String, String> e : startup.parameters().entrySet()) {
-            String name = e.getKey();
-            if (name.equals("user") || name.equals("database")) {
-                continue;
-            }
-            if (name.startsWith("_pq_.")) {
-                unsupportedOptions.add(name);
-                continue;
-            }
-            String problem = tracked.acceptStartup(name, e.getValue(), settings.ignoreStartupParameters());
-            if (problem != null) {
-                out.release();
-                fatal(SqlState.PROTOCOL_VIOLATION, problem);
-                return;
-            }
-        }
-        if (settings.applicationNameAddHost() && channel.remoteAddress() instanceof InetSocketAddress a) {
-            tracked.addHostToApplicationName(a.getAddress().getHostAddress() + ":" + a.getPort());
-        }
-        if (startup.minorVersion() > 0 || !unsupportedOptions.isEmpty()) {
-            PgWriter.negotiateProtocolVersion(out, 0, unsupportedOptions);
+        String problem = StartupCheck.apply(startup, settings, tracked, channel.remoteAddress(), out);
+        if (problem != null) {
+            out.release();
+            fatal(SqlState.PROTOCOL_VIOLATION, problem);
+            return;
         }
         move(ClientState.AUTH);
         auth = new ClientAuth(ctx, user);
@@ -349,10 +328,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         shard = pool.shard(ctx.pools().loopIndex(channel.eventLoop()));
         shard.clientJoined();
-        do {
-            cancelPid = ctx.random().nextInt() & 0x7fffffff;
-            cancelKey = ctx.random().nextInt();
-        } while (!ctx.cancels().register(cancelPid, cancelKey, this));
+        long key = ctx.cancels().register(this, ctx.random());
+        cancelPid = (int) (key >>> 32);
+        cancelKey = (int) key;
         registered = true;
         // Past authentication, messages may be as large as max_packet_size; with prepared
         // statements tracked, Parse and Bind are assembled to be rewritten, so as large too.
