@@ -7,7 +7,8 @@ import io.sluice.protocol.PgReader.ErrorFields;
 import io.sluice.protocol.SqlState;
 import java.util.ArrayDeque;
 import java.util.Iterator;
-import java.util.LinkedHashSet;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,11 +29,13 @@ public final class PoolShard {
     private final EventLoop loop;
     private final ServerConnector connector;
 
-    private final Set<ServerConnection> login = new LinkedHashSet<>();
+    // Identity sets over open addressing: moving a server between states, once per
+    // transaction in transaction mode, allocates nothing.
+    private final Set<ServerConnection> login = Collections.newSetFromMap(new IdentityHashMap<>());
     /** Idle servers, most recently used last: taken LIFO so warm connections stay warm. */
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
-    private final Set<ServerConnection> active = new LinkedHashSet<>();
-    private final Set<ServerConnection> reset = new LinkedHashSet<>();
+    private final Set<ServerConnection> active = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Set<ServerConnection> reset = Collections.newSetFromMap(new IdentityHashMap<>());
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
 
     /** Read by other loops to route freed slots and donations; written only here. */
