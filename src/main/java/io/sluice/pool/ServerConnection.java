@@ -426,8 +426,4 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     ErrorFields loginError() {
         return login.error();
     }
-
-    String closeReason() {
-        return closeReason;
-    }
 }

@@ -89,10 +89,6 @@ public final class ServerStatements {
         return null;
     }
 
-    public int size() {
-        return prepared.size();
-    }
-
     /** DEALLOCATE ALL or DISCARD ALL ran (or will, before anything sent after it): nothing is prepared. */
     public void clear() {
         prepared.clear();
