@@ -4,11 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sluice.testing.LeakCheck;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.EOFException;
-import java.io.IOException;
-import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -45,116 +40,47 @@ class FrontEndIT {
         sluice.close();
     }
 
-    /** One backend message: type and body. */
-    record Msg(char type, byte[] body) {
-        int code() {
-            return ByteBuffer.wrap(body).getInt();
-        }
-
-        String field(char f) {
-            String s = new String(body, StandardCharsets.UTF_8);
-            int i = s.indexOf("\0" + f) + 2;
-            if (s.charAt(0) == f) {
-                i = 1;
-            }
-            return s.substring(i, s.indexOf('\0', i));
-        }
-    }
-
-    static final class Wire implements AutoCloseable {
-        final Socket socket;
-        final DataOutputStream out;
-        final DataInputStream in;
-
-        Wire(int port) throws IOException {
-            socket = new Socket("127.0.0.1", port);
-            socket.setSoTimeout(10_000);
-            out = new DataOutputStream(socket.getOutputStream());
-            in = new DataInputStream(socket.getInputStream());
-        }
-
-        void startup(int version, String params) throws IOException {
-            byte[] p = (params + "\0").getBytes(StandardCharsets.UTF_8);
-            out.writeInt(8 + p.length);
-            out.writeInt(version);
-            out.write(p);
-            out.flush();
-        }
-
-        Msg read() throws IOException {
-            char type = (char) in.readByte();
-            byte[] body = new byte[in.readInt() - 4];
-            in.readFully(body);
-            return new Msg(type, body);
-        }
-
-        /** Reads until ReadyForQuery or an error, returning all messages. */
-        List<Msg> readUntilReady() throws IOException {
-            List<Msg> msgs = new ArrayList<>();
-            while (true) {
-                Msg m = read();
-                msgs.add(m);
-                if (m.type() == 'Z' || m.type() == 'E') {
-                    return msgs;
-                }
-            }
-        }
-
-        boolean closedByPeer() {
-            try {
-                return in.read() == -1;
-            } catch (IOException e) {
-                return true;
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            socket.close();
-        }
-    }
-
     @Test
     void sslRequestIsAnsweredNoAndLoginGoesOn() throws Exception {
-        try (Wire w = new Wire(sluice.port())) {
+        try (PgWire w = PgWire.connect(sluice.port())) {
             w.out.writeInt(8);
             w.out.writeInt(80877103);
             w.out.flush();
             assertThat(w.in.readByte()).isEqualTo((byte) 'N');
             w.startup(196608, "user\0postgres\0database\0postgres\0");
-            List<Msg> msgs = w.readUntilReady();
+            List<PgWire.Msg> msgs = w.untilReadyOrError();
             assertThat(msgs.get(0).type()).isEqualTo('R');
             assertThat(msgs.get(0).code()).isZero();
-            assertThat(msgs).extracting(Msg::type).contains('S', 'K').last().isEqualTo('Z');
+            assertThat(msgs).extracting(PgWire.Msg::type).contains('S', 'K').last().isEqualTo('Z');
         }
     }
 
     @Test
     void gssEncRequestIsAnsweredNo() throws Exception {
-        try (Wire w = new Wire(sluice.port())) {
+        try (PgWire w = PgWire.connect(sluice.port())) {
             w.out.writeInt(8);
             w.out.writeInt(80877104);
             w.out.flush();
             assertThat(w.in.readByte()).isEqualTo((byte) 'N');
             w.startup(196608, "user\0postgres\0");
-            assertThat(w.readUntilReady()).last().extracting(Msg::type).isEqualTo('Z');
+            assertThat(w.untilReadyOrError()).last().extracting(PgWire.Msg::type).isEqualTo('Z');
         }
     }
 
     /** BackendKeyData is Sluice's own random key, not the server's: cancels must go through Sluice. */
     @Test
     void backendKeyDataIsSluicesOwn() throws Exception {
-        try (Wire w = new Wire(sluice.port())) {
+        try (PgWire w = PgWire.connect(sluice.port())) {
             w.startup(196608, "user\0postgres\0database\0postgres\0");
-            Msg key = w.readUntilReady().stream().filter(m -> m.type() == 'K').findFirst().orElseThrow();
+            PgWire.Msg key = w.untilReadyOrError().stream().filter(m -> m.type() == 'K').findFirst().orElseThrow();
             int pid = ByteBuffer.wrap(key.body()).getInt();
             byte[] q = "SELECT pg_backend_pid()\0".getBytes(StandardCharsets.UTF_8);
             w.out.writeByte('Q');
             w.out.writeInt(4 + q.length);
             w.out.write(q);
             w.out.flush();
-            List<Msg> msgs = w.readUntilReady();
-            Msg row = msgs.get(1);
+            List<PgWire.Msg> msgs = w.untilReadyOrError();
+            PgWire.Msg row = msgs.get(1);
             assertThat(row.type()).isEqualTo('D');
             int realPid = Integer.parseInt(new String(row.body(), 6, row.body().length - 6, StandardCharsets.UTF_8));
             assertThat(pid).isNotEqualTo(realPid);
@@ -163,73 +89,73 @@ class FrontEndIT {
 
     @Test
     void newerMinorVersionAndProtocolOptionsGetNegotiateProtocolVersion() throws Exception {
-        try (Wire w = new Wire(sluice.port())) {
+        try (PgWire w = PgWire.connect(sluice.port())) {
             w.startup(196608 + 2, "user\0postgres\0_pq_.future_option\0on\0");
-            List<Msg> msgs = w.readUntilReady();
-            Msg v = msgs.get(0);
+            List<PgWire.Msg> msgs = w.untilReadyOrError();
+            PgWire.Msg v = msgs.get(0);
             assertThat(v.type()).isEqualTo('v');
             ByteBuffer b = ByteBuffer.wrap(v.body());
             assertThat(b.getInt()).as("newest minor version").isZero();
             assertThat(b.getInt()).as("options not recognised").isEqualTo(1);
             assertThat(new String(v.body(), 8, v.body().length - 9, StandardCharsets.UTF_8))
                     .isEqualTo("_pq_.future_option");
-            assertThat(msgs).last().extracting(Msg::type).isEqualTo('Z');
+            assertThat(msgs).last().extracting(PgWire.Msg::type).isEqualTo('Z');
         }
     }
 
     @Test
     void oversizedStartupPacketGetsFatalWithoutWaitingForTheBytes() throws Exception {
-        try (Wire w = new Wire(sluice.port())) {
+        try (PgWire w = PgWire.connect(sluice.port())) {
             w.out.writeInt(10_001);
             w.out.writeInt(196608);
             w.out.flush();
-            Msg m = w.read();
+            PgWire.Msg m = w.read();
             assertThat(m.type()).isEqualTo('E');
-            assertThat(m.field('V')).isEqualTo("FATAL");
-            assertThat(m.field('C')).isEqualTo("08P01");
-            assertThat(m.field('M')).contains("invalid startup packet length");
+            assertThat(PgWire.field(m, 'V')).isEqualTo("FATAL");
+            assertThat(PgWire.field(m, 'C')).isEqualTo("08P01");
+            assertThat(PgWire.field(m, 'M')).contains("invalid startup packet length");
             assertThat(w.closedByPeer()).isTrue();
         }
     }
 
     @Test
     void lengthBelowFourGetsFatal() throws Exception {
-        try (Wire w = new Wire(sluice.port())) {
+        try (PgWire w = PgWire.connect(sluice.port())) {
             w.startup(196608, "user\0postgres\0");
-            w.readUntilReady();
+            w.untilReadyOrError();
             w.out.writeByte('Q');
             w.out.writeInt(3);
             w.out.flush();
-            Msg m = w.read();
+            PgWire.Msg m = w.read();
             assertThat(m.type()).isEqualTo('E');
-            assertThat(m.field('C')).isEqualTo("08P01");
-            assertThat(m.field('M')).contains("invalid message length 3");
+            assertThat(PgWire.field(m, 'C')).isEqualTo("08P01");
+            assertThat(PgWire.field(m, 'M')).contains("invalid message length 3");
             assertThat(w.closedByPeer()).isTrue();
         }
     }
 
     @Test
     void messageOverMaxPacketSizeGetsFatalBeforeItIsBuffered() throws Exception {
-        try (Wire w = new Wire(sluice.port())) {
+        try (PgWire w = PgWire.connect(sluice.port())) {
             w.startup(196608, "user\0postgres\0");
-            w.readUntilReady();
+            w.untilReadyOrError();
             w.out.writeByte('Q');
             w.out.writeInt(1_000_000_000);
             w.out.flush();
-            Msg m = w.read();
+            PgWire.Msg m = w.read();
             assertThat(m.type()).isEqualTo('E');
-            assertThat(m.field('V')).isEqualTo("FATAL");
-            assertThat(m.field('C')).isEqualTo("08P01");
-            assertThat(m.field('M')).contains("exceeds max_packet_size");
+            assertThat(PgWire.field(m, 'V')).isEqualTo("FATAL");
+            assertThat(PgWire.field(m, 'C')).isEqualTo("08P01");
+            assertThat(PgWire.field(m, 'M')).contains("exceeds max_packet_size");
             assertThat(w.closedByPeer()).isTrue();
         }
     }
 
     @Test
     void simpleQueryOverTheWire() throws Exception {
-        try (Wire w = new Wire(sluice.port())) {
+        try (PgWire w = PgWire.connect(sluice.port())) {
             w.startup(196608, "user\0postgres\0database\0postgres\0");
-            w.readUntilReady();
+            w.untilReadyOrError();
             byte[] q = "SELECT 'hello'\0".getBytes(StandardCharsets.UTF_8);
             // Sent one byte at a time: Sluice must reassemble nothing and pass it all on.
             byte[] frame = ByteBuffer.allocate(5 + q.length).put((byte) 'Q').putInt(4 + q.length).put(q).array();
@@ -237,8 +163,8 @@ class FrontEndIT {
                 w.out.write(b);
                 w.out.flush();
             }
-            List<Msg> msgs = w.readUntilReady();
-            assertThat(msgs).extracting(Msg::type).containsExactly('T', 'D', 'C', 'Z');
+            List<PgWire.Msg> msgs = w.untilReadyOrError();
+            assertThat(msgs).extracting(PgWire.Msg::type).containsExactly('T', 'D', 'C', 'Z');
             assertThat(new String(msgs.get(1).body(), 6, 5, StandardCharsets.UTF_8)).isEqualTo("hello");
         }
     }

@@ -8,8 +8,8 @@ import io.sluice.auth.Secret;
 import io.sluice.protocol.PgWriter;
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -23,13 +23,18 @@ import java.util.Map;
  */
 final class PgWire implements AutoCloseable {
     final Socket socket;
-    private final OutputStream out;
+    final DataOutputStream out;
     final DataInputStream in;
 
     /** One backend message. */
     record Msg(char type, byte[] body) {
         String text() {
             return new String(body, StandardCharsets.UTF_8);
+        }
+
+        /** The request code of an Authentication message. */
+        int code() {
+            return ((body[0] & 0xff) << 24) | ((body[1] & 0xff) << 16) | ((body[2] & 0xff) << 8) | (body[3] & 0xff);
         }
 
         /** The first column of a DataRow, as text. */
@@ -39,11 +44,21 @@ final class PgWire implements AutoCloseable {
         }
     }
 
-    PgWire(int port, String user, String password, String database) throws IOException {
+    /** Connected and nothing sent: for tests of the start-up packets themselves. */
+    private PgWire(int port) throws IOException {
         socket = new Socket("127.0.0.1", port);
         socket.setSoTimeout(60_000);
-        out = socket.getOutputStream();
+        out = new DataOutputStream(socket.getOutputStream());
         in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+    }
+
+    static PgWire connect(int port) throws IOException {
+        return new PgWire(port);
+    }
+
+    /** Connected and logged in (trust or md5). */
+    PgWire(int port, String user, String password, String database) throws IOException {
+        this(port);
         Map<String, String> params = new LinkedHashMap<>();
         params.put("user", user);
         params.put("database", database);
@@ -51,8 +66,7 @@ final class PgWire implements AutoCloseable {
         while (true) {
             Msg m = read();
             if (m.type() == 'R') {
-                int code = ((m.body()[0] & 0xff) << 24) | ((m.body()[1] & 0xff) << 16) | ((m.body()[2] & 0xff) << 8)
-                        | (m.body()[3] & 0xff);
+                int code = m.code();
                 if (code == 5) {
                     byte[] salt = {m.body()[4], m.body()[5], m.body()[6], m.body()[7]};
                     String response = Md5Auth.clientResponse(user, new Secret.Plain(password), salt);
@@ -65,6 +79,36 @@ final class PgWire implements AutoCloseable {
             } else if (m.type() == 'Z') {
                 return;
             }
+        }
+    }
+
+    /** A StartupMessage of the given protocol version; {@code params} is name NUL value NUL ... */
+    void startup(int version, String params) throws IOException {
+        byte[] p = (params + "\0").getBytes(StandardCharsets.UTF_8);
+        out.writeInt(8 + p.length);
+        out.writeInt(version);
+        out.write(p);
+        out.flush();
+    }
+
+    /** Reads up to ReadyForQuery or the first ErrorResponse. */
+    List<Msg> untilReadyOrError() throws IOException {
+        List<Msg> msgs = new ArrayList<>();
+        while (true) {
+            Msg m = read();
+            msgs.add(m);
+            if (m.type() == 'Z' || m.type() == 'E') {
+                return msgs;
+            }
+        }
+    }
+
+    /** True once the peer has closed the connection (after whatever it sent is read). */
+    boolean closedByPeer() {
+        try {
+            return in.read() == -1;
+        } catch (IOException e) {
+            return true;
         }
     }
 
@@ -107,6 +151,13 @@ final class PgWire implements AutoCloseable {
 
     static void sync(ByteBuf b) {
         message(b, 'S', body -> { });
+    }
+
+    /** Bind (unnamed portal) of {@code statement}, Execute and Sync: one execution. */
+    static void bindExecuteSync(ByteBuf b, String statement) {
+        bind(b, statement);
+        execute(b);
+        sync(b);
     }
 
     static void describeStatement(ByteBuf b, String name) {

@@ -9,7 +9,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.Set;
@@ -92,7 +91,6 @@ class PoolingIT {
 
     @Test
     void fiftyClientsOverAPoolOfFiveAllComplete() throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(50);
         Set<Integer> pids = ConcurrentHashMap.newKeySet();
         AtomicInteger done = new AtomicInteger();
         AtomicInteger maxOpen = new AtomicInteger();
@@ -111,30 +109,21 @@ class PoolingIT {
         });
         sampler.start();
         try {
-            List<Future<?>> futures = new ArrayList<>();
-            for (int i = 0; i < 50; i++) {
-                int client = i;
-                futures.add(pool.submit(() -> {
-                    try (Connection c = connect("five");
-                            PreparedStatement ps = c.prepareStatement("SELECT pg_backend_pid(), ?::int * 2")) {
-                        for (int q = 0; q < 5; q++) {
-                            ps.setInt(1, client * 100 + q);
-                            try (ResultSet rs = ps.executeQuery()) {
-                                rs.next();
-                                pids.add(rs.getInt(1));
-                                assertThat(rs.getInt(2)).isEqualTo((client * 100 + q) * 2);
-                            }
+            SluiceHarness.concurrently(50, 90, client -> {
+                try (Connection c = connect("five");
+                        PreparedStatement ps = c.prepareStatement("SELECT pg_backend_pid(), ?::int * 2")) {
+                    for (int q = 0; q < 5; q++) {
+                        ps.setInt(1, client * 100 + q);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            rs.next();
+                            pids.add(rs.getInt(1));
+                            assertThat(rs.getInt(2)).isEqualTo((client * 100 + q) * 2);
                         }
-                        done.incrementAndGet();
                     }
-                    return null;
-                }));
-            }
-            for (Future<?> f : futures) {
-                f.get(90, TimeUnit.SECONDS);
-            }
+                    done.incrementAndGet();
+                }
+            });
         } finally {
-            pool.shutdownNow();
             running.set(false);
             sampler.join();
         }

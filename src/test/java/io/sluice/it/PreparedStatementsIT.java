@@ -12,9 +12,6 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -83,43 +80,30 @@ class PreparedStatementsIT {
 
     @Test
     void pgjdbcPrepareThresholdOneOverASmallPoolManyThreads() throws Exception {
-        ExecutorService ex = Executors.newFixedThreadPool(24);
-        try {
-            List<Future<?>> futures = new ArrayList<>();
-            for (int t = 0; t < 24; t++) {
-                int id = t;
-                futures.add(ex.submit(() -> {
-                    Properties p = new Properties();
-                    p.setProperty("prepareThreshold", "1");
-                    try (Connection c = sluice.connect("small", "md5user", "md5pass", p)) {
-                        List<PreparedStatement> statements = new ArrayList<>();
-                        for (int k = 0; k < 5; k++) {
-                            statements.add(c.prepareStatement("SELECT ?::int + " + k + ", '" + (id % 3) + "'"));
-                        }
-                        for (int round = 0; round < 60; round++) {
-                            for (int k = 0; k < 5; k++) {
-                                PreparedStatement ps = statements.get(k);
-                                ps.setInt(1, id * 1000 + round);
-                                try (ResultSet rs = ps.executeQuery()) {
-                                    rs.next();
-                                    assertThat(rs.getInt(1)).isEqualTo(id * 1000 + round + k);
-                                    assertThat(rs.getString(2)).isEqualTo(String.valueOf(id % 3));
-                                }
-                            }
-                        }
-                        for (PreparedStatement ps : statements) {
-                            ps.close();
+        SluiceHarness.concurrently(24, 120, id -> {
+            Properties p = new Properties();
+            p.setProperty("prepareThreshold", "1");
+            try (Connection c = sluice.connect("small", "md5user", "md5pass", p)) {
+                List<PreparedStatement> statements = new ArrayList<>();
+                for (int k = 0; k < 5; k++) {
+                    statements.add(c.prepareStatement("SELECT ?::int + " + k + ", '" + (id % 3) + "'"));
+                }
+                for (int round = 0; round < 60; round++) {
+                    for (int k = 0; k < 5; k++) {
+                        PreparedStatement ps = statements.get(k);
+                        ps.setInt(1, id * 1000 + round);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            rs.next();
+                            assertThat(rs.getInt(1)).isEqualTo(id * 1000 + round + k);
+                            assertThat(rs.getString(2)).isEqualTo(String.valueOf(id % 3));
                         }
                     }
-                    return null;
-                }));
+                }
+                for (PreparedStatement ps : statements) {
+                    ps.close();
+                }
             }
-            for (Future<?> f : futures) {
-                f.get(120, TimeUnit.SECONDS);
-            }
-        } finally {
-            ex.shutdownNow();
-        }
+        });
     }
 
     @Test
@@ -139,11 +123,7 @@ class PreparedStatementsIT {
                 assertThat(msgs.get(2).firstColumn()).isEqualTo(String.valueOf(n * 10));
             }
             // S1 was evicted from the server; it is prepared again, unseen.
-            w.send(b -> {
-                PgWire.bind(b, "S1");
-                PgWire.execute(b);
-                PgWire.sync(b);
-            });
+            w.send(b -> PgWire.bindExecuteSync(b, "S1"));
             List<PgWire.Msg> msgs = new ArrayList<>();
             assertThat(w.typesUntilReady(msgs)).isEqualTo("2DCZ");
             assertThat(msgs.get(1).firstColumn()).isEqualTo("10");
@@ -222,11 +202,7 @@ class PreparedStatementsIT {
             assertThat(b.typesUntilReady(null)).isEqualTo("1Z");
             for (int i = 0; i < 3; i++) {
                 for (PgWire w : List.of(a, b)) {
-                    w.send(buf -> {
-                        PgWire.bind(buf, "S1");
-                        PgWire.execute(buf);
-                        PgWire.sync(buf);
-                    });
+                    w.send(buf -> PgWire.bindExecuteSync(buf, "S1"));
                     List<PgWire.Msg> msgs = new ArrayList<>();
                     assertThat(w.typesUntilReady(msgs)).isEqualTo("2DCZ");
                     assertThat(msgs.get(1).firstColumn()).isEqualTo(w == a ? "from a" : "from b");
@@ -270,21 +246,13 @@ class PreparedStatementsIT {
             assertThat(msgs.get(1).body()[0]).as("inside the failed transaction").isEqualTo((byte) 'E');
             w.send(b -> PgWriter.query(b, "ROLLBACK"));
             w.typesUntilReady(null);
-            w.send(b -> {
-                PgWire.bind(b, "nope");
-                PgWire.execute(b);
-                PgWire.sync(b);
-            });
+            w.send(b -> PgWire.bindExecuteSync(b, "nope"));
             msgs.clear();
             assertThat(w.typesUntilReady(msgs)).isEqualTo("EZ");
             assertThat(PgWire.field(msgs.get(0), 'C')).isEqualTo("26000");
             assertThat(PgWire.errorMessage(msgs.get(0))).isEqualTo("prepared statement \"nope\" does not exist");
             // The original statement still works.
-            w.send(b -> {
-                PgWire.bind(b, "dup");
-                PgWire.execute(b);
-                PgWire.sync(b);
-            });
+            w.send(b -> PgWire.bindExecuteSync(b, "dup"));
             msgs.clear();
             assertThat(w.typesUntilReady(msgs)).isEqualTo("2DCZ");
             assertThat(msgs.get(1).firstColumn()).isEqualTo("1");
@@ -317,11 +285,7 @@ class PreparedStatementsIT {
                 st.execute("ALTER TABLE shape ADD COLUMN b int DEFAULT 7");
             }
             List<PgWire.Msg> msgs = new ArrayList<>();
-            w.send(b -> {
-                PgWire.bind(b, "S1");
-                PgWire.execute(b);
-                PgWire.sync(b);
-            });
+            w.send(b -> PgWire.bindExecuteSync(b, "S1"));
             assertThat(w.typesUntilReady(msgs)).isEqualTo("EZ");
             assertThat(PgWire.errorMessage(msgs.get(0))).isEqualTo("cached plan must not change result type");
             msgs.clear();
@@ -353,11 +317,7 @@ class PreparedStatementsIT {
             w.send(b -> PgWriter.query(b, "DEALLOCATE ALL"));
             assertThat(w.typesUntilReady(null)).isEqualTo("CZ");
             List<PgWire.Msg> msgs = new ArrayList<>();
-            w.send(b -> {
-                PgWire.bind(b, "S1");
-                PgWire.execute(b);
-                PgWire.sync(b);
-            });
+            w.send(b -> PgWire.bindExecuteSync(b, "S1"));
             assertThat(w.typesUntilReady(msgs)).isEqualTo("EZ");
             assertThat(PgWire.errorMessage(msgs.get(0))).isEqualTo("prepared statement \"S1\" does not exist");
             // Prepared again, it works (on whichever server, which lost its copy too).

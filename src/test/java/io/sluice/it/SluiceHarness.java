@@ -104,6 +104,35 @@ public final class SluiceHarness implements AutoCloseable {
         return run("psql", args);
     }
 
+    /** One simulated client's work, by its number. */
+    @FunctionalInterface
+    public interface ClientTask {
+        void run(int id) throws Exception;
+    }
+
+    /**
+     * Runs {@code task} for clients 0..n-1, each on its own thread, all at once; waits for all
+     * of them (at most {@code timeoutSeconds}) and rethrows the first failure.
+     */
+    public static void concurrently(int n, int timeoutSeconds, ClientTask task) throws Exception {
+        java.util.concurrent.ExecutorService ex = java.util.concurrent.Executors.newFixedThreadPool(n);
+        try {
+            List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                int id = i;
+                futures.add(ex.submit(() -> {
+                    task.run(id);
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : futures) {
+                f.get(timeoutSeconds, TimeUnit.SECONDS);
+            }
+        } finally {
+            ex.shutdownNow();
+        }
+    }
+
     /** Runs a PostgreSQL client program (psql, pgbench) and returns exit code and output. */
     public static PsqlResult run(String program, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();

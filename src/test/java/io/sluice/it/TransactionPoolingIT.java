@@ -13,7 +13,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ExecutorService;
@@ -107,49 +106,37 @@ class TransactionPoolingIT {
 
     @Test
     void jdbcBatchesAutocommitOffAndSavepointsAcrossManyThreads() throws Exception {
-        ExecutorService ex = Executors.newFixedThreadPool(16);
-        try {
-            List<Future<?>> futures = new ArrayList<>();
-            for (int t = 0; t < 16; t++) {
-                String owner = "batch-" + t;
-                futures.add(ex.submit(() -> {
-                    try (Connection c = connect(sluice, "tx")) {
-                        c.setAutoCommit(false);
-                        for (int round = 0; round < 10; round++) {
-                            try (PreparedStatement ps = c.prepareStatement("INSERT INTO items (owner, n) VALUES (?, ?)")) {
-                                for (int i = 0; i < 20; i++) {
-                                    ps.setString(1, owner);
-                                    ps.setInt(2, round * 100 + i);
-                                    ps.addBatch();
-                                }
-                                assertThat(ps.executeBatch()).hasSize(20);
-                            }
-                            Savepoint sp = c.setSavepoint();
-                            try (Statement st = c.createStatement()) {
-                                st.execute("INSERT INTO items (owner, n) VALUES ('" + owner + "', -1)");
-                            }
-                            c.rollback(sp);
-                            if (round % 3 == 0) {
-                                c.rollback();
-                            } else {
-                                c.commit();
-                            }
+        SluiceHarness.concurrently(16, 120, id -> {
+            String owner = "batch-" + id;
+            try (Connection c = connect(sluice, "tx")) {
+                c.setAutoCommit(false);
+                for (int round = 0; round < 10; round++) {
+                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO items (owner, n) VALUES (?, ?)")) {
+                        for (int i = 0; i < 20; i++) {
+                            ps.setString(1, owner);
+                            ps.setInt(2, round * 100 + i);
+                            ps.addBatch();
                         }
-                        c.setAutoCommit(true);
-                        assertThat(scalar(c, "SELECT count(*) FROM items WHERE owner = '" + owner + "'"))
-                                .isEqualTo(String.valueOf(6 * 20));
-                        assertThat(scalar(c, "SELECT count(*) FROM items WHERE owner = '" + owner + "' AND n < 0"))
-                                .isEqualTo("0");
+                        assertThat(ps.executeBatch()).hasSize(20);
                     }
-                    return null;
-                }));
+                    Savepoint sp = c.setSavepoint();
+                    try (Statement st = c.createStatement()) {
+                        st.execute("INSERT INTO items (owner, n) VALUES ('" + owner + "', -1)");
+                    }
+                    c.rollback(sp);
+                    if (round % 3 == 0) {
+                        c.rollback();
+                    } else {
+                        c.commit();
+                    }
+                }
+                c.setAutoCommit(true);
+                assertThat(scalar(c, "SELECT count(*) FROM items WHERE owner = '" + owner + "'"))
+                        .isEqualTo(String.valueOf(6 * 20));
+                assertThat(scalar(c, "SELECT count(*) FROM items WHERE owner = '" + owner + "' AND n < 0"))
+                        .isEqualTo("0");
             }
-            for (Future<?> f : futures) {
-                f.get(120, TimeUnit.SECONDS);
-            }
-        } finally {
-            ex.shutdownNow();
-        }
+        });
     }
 
     @Test
