@@ -383,8 +383,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 server.expectReady();
                 if (prepared != null) {
                     server.statements().expectReady();
-                    // Short enough to be DEALLOCATE ALL or DISCARD ALL: look at it.
-                    return bodyLength <= 256 ? MessageScanner.OBSERVE : MessageScanner.PASS;
+                    return PreparedStatements.mayDropAll(in, bodyLength) ? MessageScanner.OBSERVE : MessageScanner.PASS;
                 }
                 return MessageScanner.PASS;
             case FrontendCodes.SYNC:

@@ -208,6 +208,25 @@ final class PreparedStatements {
         server.expect(BackendCodes.CLOSE_COMPLETE, Reply.RELAY, null);
     }
 
+    /**
+     * Whether a simple query (peeked at from its first readable bytes) could be DEALLOCATE ALL
+     * or DISCARD ALL, and so must be looked at whole: short, and starting with a 'd'. Decided
+     * here so that ordinary queries pass as bytes, copied nowhere.
+     */
+    static boolean mayDropAll(ByteBuf in, int bodyLength) {
+        if (bodyLength > 256) {
+            return false;
+        }
+        int end = in.readerIndex() + Math.min(in.readableBytes(), bodyLength);
+        for (int i = in.readerIndex(); i < end; i++) {
+            byte b = in.getByte(i);
+            if (!Character.isWhitespace(b)) {
+                return (b | 0x20) == 'd';
+            }
+        }
+        return true;
+    }
+
     /** A short simple query: DEALLOCATE ALL or DISCARD ALL drop every statement, here and there. */
     void onQuery(ByteBuf body, ServerStatements server) {
         // Most queries are not these: decide from the first letter before decoding anything.
