@@ -18,8 +18,6 @@ public final class Pool {
     private final PoolShard[] shards;
     /** Server connections of this pool on all loops, open or opening. Atomic: shards run on different threads. */
     private final AtomicInteger servers = new AtomicInteger();
-    /** Clients waiting on all loops; lets a shard tell that an idle server is wanted elsewhere. */
-    final AtomicInteger waiting = new AtomicInteger();
     /** max_db_connections, shared by every pool of the database. */
     private final LimitGroup dbLimit;
     /** max_user_connections, shared by every pool of the user. */
@@ -152,7 +150,7 @@ public final class Pool {
 
     /** Tells the loop whose clients have waited longest that a slot is free. */
     void slotFreed() {
-        if (waiting.get() == 0) {
+        if (!anyWaiting()) {
             return;
         }
         // The loop furthest below its share first (a slot freed for it by another loop must
@@ -180,17 +178,52 @@ public final class Pool {
      * loop is owed one: it has none, or fewer than its share while this one has more.
      */
     boolean starvedOnOtherLoop(PoolShard self) {
-        if (waiting.get() == 0) {
-            return false;
-        }
-        long now = System.nanoTime();
-        boolean mayGive = self.serverTotal > 0 && self.holdsMoreThanShare();
+        // Called at every release: under load the fields read first change seldom (and stay in
+        // this core's cache); the ones written at every transaction are read last, if at all.
+        long now = 0;
+        int mayGive = -1;
         for (PoolShard s : shards) {
-            if (s != self && s.needsServerFromElsewhere(now) && (mayGive || s.serverTotal == 0)) {
+            if (s == self || !s.starved) {
+                continue;
+            }
+            if (s.serverTotal == 0) {
+                lastHandoffNanos = System.nanoTime();
+                return true;
+            }
+            if (mayGive < 0) {
+                now = System.nanoTime();
+                mayGive = self.serverTotal > 0 && handoffDue(now) && self.holdsMoreThanShare() ? 1 : 0;
+            }
+            if (mayGive == 1 && s.needsServerFromElsewhere(now)) {
+                lastHandoffNanos = now;
                 return true;
             }
         }
         return false;
+    }
+
+    /** True when clients of this pool wait on any loop. */
+    boolean anyWaiting() {
+        for (PoolShard s : shards) {
+            if (s.waitingCount > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * At most one server of this pool changes loops per this interval to even out shares (a
+     * loop with no server at all is served at once). Client counts per loop shift while clients
+     * connect and leave: without a pause between handoffs, a burst of connects or disconnects
+     * turned into dozens of server closes and new PostgreSQL backends within a second, most of
+     * them undone by the next shift.
+     */
+    private static final long HANDOFF_INTERVAL_NANOS = 20_000_000;
+    private volatile long lastHandoffNanos = System.nanoTime() - HANDOFF_INTERVAL_NANOS;
+
+    private boolean handoffDue(long now) {
+        return now - lastHandoffNanos >= HANDOFF_INTERVAL_NANOS;
     }
 
     /** True when clients of another pool wait for a slot of a full database or user limit. */
@@ -199,7 +232,7 @@ public final class Pool {
             if (g.full()) {
                 long now = System.nanoTime();
                 for (Pool p : g.pools()) {
-                    if (p != this && p.waiting.get() > 0) {
+                    if (p != this && p.anyWaiting()) {
                         for (PoolShard s : p.shards) {
                             if (s.starvedForLimit(now)) {
                                 return true;
@@ -234,7 +267,8 @@ public final class Pool {
             if (askIdle(this, from, true)) {
                 return;
             }
-        } else if (from.needsServerFromElsewhere(now) && askIdle(this, from, false)) {
+        } else if (from.needsServerFromElsewhere(now) && handoffDue(now) && askIdle(this, from, false)) {
+            lastHandoffNanos = now;
             return;
         }
         if (!from.starvedForLimit(now) && from.serverTotal > 0) {

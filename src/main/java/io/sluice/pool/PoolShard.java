@@ -98,7 +98,8 @@ public final class PoolShard {
     void move(ServerConnection s, ServerState to) {
         switch (s.state) {
             case LOGIN -> login.remove(s);
-            case IDLE -> idle.remove(s);
+            // Taken LIFO: the server leaving idle is almost always the last one.
+            case IDLE -> idle.removeLastOccurrence(s);
             case ACTIVE -> active.remove(s);
             case RESET -> reset.remove(s);
             case CLOSING -> { }
@@ -151,7 +152,7 @@ public final class PoolShard {
         if (serverTotal == 0) {
             return true;
         }
-        return now - oldestWaitNanos > REBALANCE_AFTER_NANOS && serverTotal < pool.share(this);
+        return serverTotal < pool.share(this) && now - oldestWaitNanos > REBALANCE_AFTER_NANOS;
     }
 
     /** True when this loop holds more than its share of the pool and may give a server up. */
@@ -166,12 +167,27 @@ public final class PoolShard {
 
     /** Updates what other loops may read of this shard. */
     private void publish() {
-        serverTotal = login.size() + idle.size() + active.size() + reset.size();
-        idleCount = idle.size();
-        waitingCount = waiters.size();
-        starved = waiters.size() > login.size();
+        // Each volatile store is a fence, and a store to a line another loop reads costs that
+        // loop a cache miss: only what changed is written (twice per transaction, most don't).
+        int total = login.size() + idle.size() + active.size() + reset.size();
+        if (serverTotal != total) {
+            serverTotal = total;
+        }
+        if (idleCount != idle.size()) {
+            idleCount = idle.size();
+        }
+        if (waitingCount != waiters.size()) {
+            waitingCount = waiters.size();
+        }
+        boolean nowStarved = waiters.size() > login.size();
+        if (starved != nowStarved) {
+            starved = nowStarved;
+        }
         Waiter head = waiters.peekFirst();
-        oldestWaitNanos = head == null ? 0 : head.sinceNanos();
+        long oldest = head == null ? 0 : head.sinceNanos();
+        if (oldestWaitNanos != oldest) {
+            oldestWaitNanos = oldest;
+        }
     }
 
     // ---- clients ----
@@ -196,7 +212,7 @@ public final class PoolShard {
             return;
         }
         waiters.addLast(new Waiter(client, System.nanoTime()));
-        waitersChanged(1);
+        publish();
         openForWaiters();
         if (waiters.size() > login.size()) {
             pool.requestDonation(this);
@@ -208,7 +224,7 @@ public final class PoolShard {
         for (Iterator<Waiter> it = waiters.iterator(); it.hasNext();) {
             if (it.next().client() == client) {
                 it.remove();
-                waitersChanged(-1);
+                publish();
                 return;
             }
         }
@@ -286,7 +302,7 @@ public final class PoolShard {
         }
         Waiter w = waiters.pollFirst();
         if (w != null) {
-            waitersChanged(-1);
+            publish();
             assign(s, w.client());
             return;
         }
@@ -320,7 +336,7 @@ public final class PoolShard {
         // Only as many waiters as are not covered by logins still in progress.
         while (waiters.size() > login.size()) {
             Waiter w = waiters.pollLast();
-            waitersChanged(-1);
+            publish();
             String state = err.sqlState() != null ? err.sqlState() : SqlState.CONNECTION_FAILURE;
             w.client().serverUnavailable(state, err.message());
         }
@@ -392,7 +408,7 @@ public final class PoolShard {
             long timeout = cfg.queryWaitTimeout().toNanos();
             while (timeout > 0 && !waiters.isEmpty() && now - waiters.peekFirst().sinceNanos() > timeout) {
                 Waiter w = waiters.pollFirst();
-                waitersChanged(-1);
+                publish();
                 w.client().serverUnavailable(SqlState.PROTOCOL_VIOLATION, "query_wait_timeout");
             }
         }
@@ -414,10 +430,5 @@ public final class PoolShard {
                 open();
             }
         }
-    }
-
-    private void waitersChanged(int delta) {
-        pool.waiting.addAndGet(delta);
-        publish();
     }
 }

@@ -91,6 +91,20 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         return shard;
     }
 
+    /**
+     * The client parameter values this server was last checked or set to match (an opaque
+     * token of the session layer), null when unknown. Any ParameterStatus clears it.
+     */
+    private Object trackedSyncedTo;
+
+    public Object trackedSyncedTo() {
+        return trackedSyncedTo;
+    }
+
+    public void trackedSyncedTo(Object token) {
+        trackedSyncedTo = token;
+    }
+
     public Map<String, String> parameters() {
         return parameters;
     }
@@ -291,6 +305,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 String name = PgReader.cstring(body);
                 String value = PgReader.cstring(body);
                 parameters.put(name, value);
+                trackedSyncedTo = null;
                 if (client != null && internalPending == 0) {
                     client.serverParameter(name, value);
                 }

@@ -69,6 +69,8 @@ public final class MessageScanner {
     private int length;
     private int remaining;
     private int action;
+    /** Set by {@code complete} when it handed the whole input to the sink: the scan must stop. */
+    private boolean wholeForwarded;
     /** Assembles a collected body split across reads; null otherwise. */
     private ByteBuf pending;
 
@@ -101,10 +103,11 @@ public final class MessageScanner {
      */
     public void scan(ByteBuf in, Sink sink) {
         boolean handedOver = false;
+        wholeForwarded = false;
         try {
             handedOver = scan0(in, sink);
         } finally {
-            if (!handedOver) {
+            if (!handedOver && !wholeForwarded) {
                 in.release();
             }
         }
@@ -157,7 +160,11 @@ public final class MessageScanner {
                     } else {
                         state = BODY_COLLECT;
                         if (remaining == 0) {
-                            if (!complete(in, sink, in.readerIndex(), 0, runStart, first)) {
+                            boolean go = complete(in, sink, in.readerIndex(), 0, runStart, first);
+                            if (wholeForwarded) {
+                                return true;
+                            }
+                            if (!go) {
                                 return false;
                             }
                             if (action != OBSERVE) {
@@ -182,7 +189,11 @@ public final class MessageScanner {
                     if (pending == null && n == remaining) {
                         in.skipBytes(n);
                         remaining = 0;
-                        if (!complete(in, sink, bodyStart, n, runStart, first)) {
+                        boolean go = complete(in, sink, bodyStart, n, runStart, first);
+                        if (wholeForwarded) {
+                            return true;
+                        }
+                        if (!go) {
                             return false;
                         }
                     } else {
@@ -196,12 +207,17 @@ public final class MessageScanner {
                         if (remaining == 0) {
                             ByteBuf body = pending;
                             pending = null;
+                            boolean go;
                             try {
-                                if (!complete(in, sink, body, runStart, first)) {
-                                    return false;
-                                }
+                                go = complete(in, sink, body, true, runStart, first);
                             } finally {
                                 body.release();
+                            }
+                            if (wholeForwarded) {
+                                return true;
+                            }
+                            if (!go) {
+                                return false;
                             }
                         }
                     }
@@ -221,14 +237,14 @@ public final class MessageScanner {
     private boolean complete(ByteBuf in, Sink sink, int bodyStart, int bodyLength, int runStart, int first) {
         Scratch scratch = SCRATCH.get();
         if (scratch.busy || bodyLength > Scratch.MAX) {
-            return complete(in, sink, in.slice(bodyStart, bodyLength), runStart, first);
+            return complete(in, sink, in.slice(bodyStart, bodyLength), false, runStart, first);
         }
         // The hot case (ReadyForQuery once a transaction): a copy of a few bytes into this
         // thread's scratch buffer instead of a new slice object per message.
         scratch.busy = true;
         try {
             ByteBuf body = scratch.load(in, bodyStart, bodyLength);
-            return complete(in, sink, body, runStart, first);
+            return complete(in, sink, body, true, runStart, first);
         } finally {
             scratch.busy = false;
         }
@@ -255,11 +271,24 @@ public final class MessageScanner {
         }
     };
 
-    private boolean complete(ByteBuf in, Sink sink, ByteBuf body, int runStart, int first) {
+    /**
+     * {@code bodyIsCopy}: {@code body} does not share {@code in}'s memory, so {@code in} may be
+     * handed over before the sink sees the body.
+     */
+    private boolean complete(ByteBuf in, Sink sink, ByteBuf body, boolean bodyIsCopy, int runStart, int first) {
         state = HEADER;
+        wholeForwarded = false;
         if (action == INSPECT && runStart >= 0) {
             // The peer gets the bytes before the sink reacts (a release at ReadyForQuery must
             // come after the client has its reply queued).
+            if (bodyIsCopy && runStart == first && in.readerIndex() == in.writerIndex()) {
+                // The usual reply: one read that ends with ReadyForQuery. The read itself goes
+                // on, with no slice object and no extra reference count; the caller stops here.
+                in.readerIndex(first);
+                wholeForwarded = true;
+                sink.forward(in);
+                return sink.onMessage(type, body);
+            }
             if (in.readerIndex() > runStart) {
                 sink.forward(in.retainedSlice(runStart, in.readerIndex() - runStart));
             }

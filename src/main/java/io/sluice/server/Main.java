@@ -27,6 +27,11 @@ public final class Main implements Callable<Integer> {
             description = "event loops (default: one per CPU core)")
     private int threads = Runtime.getRuntime().availableProcessors();
 
+    @Option(names = "--pack-clients", paramLabel = "N",
+            description = "clients an event loop takes before the next loop gets any (default: "
+                    + Sluice.DEFAULT_PACK_CLIENTS + "; 1 spreads them evenly)")
+    private int packClients = Sluice.DEFAULT_PACK_CLIENTS;
+
     @Option(names = {"-v", "--verbose"}, description = "more logging (-v debug, -vv trace)")
     private boolean[] verbose = new boolean[0];
 
@@ -51,7 +56,7 @@ public final class Main implements Callable<Integer> {
             if (loaded.settings().logfile() != null) {
                 addFileLog(logging, loaded.settings().logfile());
             }
-            sluice = Sluice.start(loaded, threads);
+            sluice = Sluice.start(loaded, threads, packClients);
         } catch (ConfigException e) {
             System.err.println("sluice: configuration error: " + e.getMessage());
             return 2;

@@ -53,10 +53,16 @@ public final class Sluice implements AutoCloseable {
     private Path pidfile;
     private Path unixSocket;
 
-    private Sluice(Config config, AuthFile authFile, int threads) {
+    private final PackingChooser chooser;
+
+    /** Clients per event loop that the first loops take before the next one gets any (see {@link PackingChooser}). */
+    public static final int DEFAULT_PACK_CLIENTS = 32;
+
+    private Sluice(Config config, AuthFile authFile, int threads, int packClients) {
         this.config = config;
         this.transport = Transport.choose();
-        this.group = transport.newGroup(threads);
+        this.chooser = new PackingChooser(packClients);
+        this.group = transport.newGroup(threads, chooser);
         List<EventLoop> loops = new ArrayList<>();
         for (EventExecutor e : group) {
             loops.add((EventLoop) e);
@@ -79,6 +85,15 @@ public final class Sluice implements AutoCloseable {
 
     /** Starts from an already loaded config. */
     public static Sluice start(Config config, int threads) throws ConfigException, IOException, InterruptedException {
+        return start(config, threads, DEFAULT_PACK_CLIENTS);
+    }
+
+    /**
+     * As {@link #start(Config, int)}; {@code packClients}: how many clients a loop takes before
+     * the next loop gets any (1 spreads clients evenly from the first).
+     */
+    public static Sluice start(Config config, int threads, int packClients)
+            throws ConfigException, IOException, InterruptedException {
         Path configFile = config.path();
         for (String w : config.warnings()) {
             log.warn(w);
@@ -94,7 +109,7 @@ public final class Sluice implements AutoCloseable {
                 throw new ConfigException(configFile, "auth_file: cannot read " + s.authFile() + ": " + e);
             }
         }
-        Sluice sluice = new Sluice(config, authFile, threads);
+        Sluice sluice = new Sluice(config, authFile, threads, packClients);
         try {
             sluice.bind();
         } catch (IOException | RuntimeException | InterruptedException e) {
@@ -120,6 +135,7 @@ public final class Sluice implements AutoCloseable {
             SocketAddress sa = addr.equals("*") ? new InetSocketAddress(s.listenPort())
                     : new InetSocketAddress(addr, s.listenPort());
             Channel ch = tcp.bind(sa).sync().channel();
+            chooser.untrack(ch);
             listeners.add(ch);
             log.info("listening on {}", ch.localAddress());
         }
@@ -131,6 +147,7 @@ public final class Sluice implements AutoCloseable {
                     .channel(transport.serverDomainChannel())
                     .childHandler(clientInitializer());
             Channel ch = unix.bind(transport.unixAddress(unixSocket.toString())).sync().channel();
+            chooser.untrack(ch);
             listeners.add(ch);
             setMode(unixSocket, s.unixSocketMode());
             log.info("listening on unix:{}", unixSocket);
@@ -169,6 +186,7 @@ public final class Sluice implements AutoCloseable {
             @Override
             protected void initChannel(Channel ch) {
                 connections.add(ch);
+                chooser.track(ch);
                 ch.pipeline().addLast(new StartupDecoder(), new ClientSession(sessions));
             }
         };
@@ -204,6 +222,11 @@ public final class Sluice implements AutoCloseable {
 
     public Config config() {
         return config;
+    }
+
+    /** Client connections on each event loop now. */
+    public int[] clientsPerLoop() {
+        return chooser.clientsPerLoop();
     }
 
     public PoolManager pools() {

@@ -17,8 +17,10 @@ import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.util.concurrent.EventExecutorChooserFactory;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
+import java.util.concurrent.Executor;
 
 /**
  * The socket transport, chosen once at start: native epoll where it loads (Linux), else NIO.
@@ -50,8 +52,8 @@ record Transport(
         return t == null ? null : t.toString();
     }
 
-    EventLoopGroup newGroup(int threads) {
-        return new MultiThreadIoEventLoopGroup(threads, ioHandler);
+    EventLoopGroup newGroup(int threads, EventExecutorChooserFactory chooser) {
+        return new MultiThreadIoEventLoopGroup(threads, (Executor) null, chooser, ioHandler);
     }
 
     /** A Unix socket address in the form this transport's channels take. */

@@ -491,8 +491,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (!welcomeSent) {
             sendWelcome();
         }
-        String sync = tracked.syncQuery(s.parameters());
-        if (sync != null) {
+        String sync = tracked.syncQuery(s.parameters(), s.trackedSyncedTo());
+        if (sync == null) {
+            s.trackedSyncedTo(tracked.view());
+        } else {
             syncing = true;
             s.runInternal(sync);
             return;
@@ -508,6 +510,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         tracked.synced(server.parameters());
+        server.trackedSyncedTo(tracked.view());
         flushHeld();
     }
 
@@ -527,7 +530,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             wroteToServer = false;
             server.flush();
         }
-        channel.config().setAutoRead(true);
+        if (!channel.config().isAutoRead()) {
+            channel.config().setAutoRead(true);
+        }
         if (!any) {
             // Linked only to learn the server's parameters (first login of the pool).
             maybeRelease();

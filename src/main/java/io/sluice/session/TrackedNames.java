@@ -1,6 +1,7 @@
 package io.sluice.session;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -49,6 +50,41 @@ final class TrackedNames {
     int indexOf(String name) {
         Integer i = indexByLowerName.get(name.toLowerCase(Locale.ROOT));
         return i == null ? -1 : i;
+    }
+
+    /** Value sets (a client's view of all tracked parameters) kept for sharing; past this, not shared. */
+    private static final int MAX_SHARED_VIEWS = 10_000;
+    private final ConcurrentHashMap<ViewKey, String[]> views = new ConcurrentHashMap<>();
+
+    /** An array of values as a map key, by content. */
+    private record ViewKey(String[] values) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof ViewKey k && Arrays.equals(values, k.values);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(values);
+        }
+    }
+
+    /**
+     * The shared array with the same values as {@code view}, which must not be changed after
+     * this call. Clients with equal values then hold the same array, so comparing two views
+     * is comparing two references.
+     */
+    String[] intern(String[] view) {
+        ViewKey key = new ViewKey(view);
+        String[] shared = views.get(key);
+        if (shared != null) {
+            return shared;
+        }
+        if (views.size() < MAX_SHARED_VIEWS) {
+            shared = views.putIfAbsent(key, view);
+            return shared == null ? view : shared;
+        }
+        return view;
     }
 
     /** The shared copy of {@code value}. */

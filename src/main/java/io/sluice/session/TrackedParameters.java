@@ -18,15 +18,19 @@ final class TrackedParameters {
     private final TrackedNames names;
     /** Values the client asked for at start-up (null: not asked). */
     private final String[] requested;
-    /** What the client has been told. */
-    private final String[] view;
+    /**
+     * What the client has been told. Never changed in place: a change makes a new array, shared
+     * through {@link TrackedNames#intern} with every client that sees the same values, so that
+     * "this server was last brought in line with exactly this" is one reference comparison.
+     */
+    private String[] view;
     /** Bit i set: parameter i was in the last sync query. */
     private long lastSynced;
 
     TrackedParameters(TrackedNames names) {
         this.names = names;
         this.requested = new String[names.size()];
-        this.view = new String[names.size()];
+        this.view = names.intern(new String[names.size()]);
     }
 
     /**
@@ -86,6 +90,7 @@ final class TrackedParameters {
 
     /** Writes the ParameterStatus set for the client's welcome: the server's, with the client's own values. */
     void welcome(Map<String, String> server, ByteBuf out) {
+        String[] view = this.view.clone();
         for (Map.Entry<String, String> e : server.entrySet()) {
             int i = names.indexOf(e.getKey());
             if (i < 0) {
@@ -101,11 +106,20 @@ final class TrackedParameters {
                 PgWriter.parameterStatus(out, names.name(i), view[i]);
             }
         }
+        this.view = names.intern(view);
     }
 
-    /** One {@code SET} string that brings {@code server} in line with the client, or null if it is. */
-    String syncQuery(Map<String, String> server) {
+    /**
+     * One {@code SET} string that brings {@code server} in line with the client, or null if it
+     * is. {@code serverSyncedTo} is what the server was last found or made to match (its
+     * {@link #view()} then), null if unknown: the common case of an unchanged server and a
+     * client with the usual values is then one comparison.
+     */
+    String syncQuery(Map<String, String> server, Object serverSyncedTo) {
         lastSynced = 0;
+        if (serverSyncedTo == view) {
+            return null;
+        }
         StringBuilder sql = null;
         for (int i = 0; i < view.length; i++) {
             String want = view[i];
@@ -123,22 +137,36 @@ final class TrackedParameters {
 
     /** After a sync, the client's view takes the server's spelling of each value (DateStyle "ISO" → "ISO, MDY"). */
     void synced(Map<String, String> server) {
+        String[] next = null;
         for (int i = 0; i < view.length; i++) {
             if ((lastSynced & (1L << i)) != 0) {
                 String v = server.get(names.name(i));
-                if (v != null) {
-                    view[i] = names.share(v);
+                if (v != null && !v.equals(view[i])) {
+                    if (next == null) {
+                        next = view.clone();
+                    }
+                    next[i] = names.share(v);
                 }
             }
         }
+        if (next != null) {
+            view = names.intern(next);
+        }
         lastSynced = 0;
+    }
+
+    /** The client's current values, as a token for {@link #syncQuery}: equal tokens, equal values. */
+    Object view() {
+        return view;
     }
 
     /** A ParameterStatus the client saw (its own SET): the client's view follows. */
     void serverReported(String name, String value) {
         int i = names.indexOf(name);
-        if (i >= 0) {
-            view[i] = names.share(value);
+        if (i >= 0 && !value.equals(view[i])) {
+            String[] next = view.clone();
+            next[i] = names.share(value);
+            view = names.intern(next);
         }
     }
 }

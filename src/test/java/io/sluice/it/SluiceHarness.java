@@ -1,5 +1,6 @@
 package io.sluice.it;
 
+import io.sluice.config.Config;
 import io.sluice.server.Sluice;
 import java.io.File;
 import java.io.IOException;
@@ -48,6 +49,14 @@ public final class SluiceHarness implements AutoCloseable {
 
     /** As above, with {@code threads} event loops (one makes every client share one loop's servers). */
     public static SluiceHarness start(String databases, String settings, String userlist, int threads) {
+        // Clients spread over the loops from the first one (not packed): the tests mean to
+        // exercise servers and waiters on more than one loop.
+        return start(databases, settings, userlist, threads, 1);
+    }
+
+    /** As above; {@code packClients} as Sluice's --pack-clients. */
+    public static SluiceHarness start(String databases, String settings, String userlist, int threads,
+            int packClients) {
         try {
             Path dir = Files.createTempDirectory("sluice-it");
             Files.writeString(dir.resolve("userlist.txt"), userlist);
@@ -61,7 +70,7 @@ public final class SluiceHarness implements AutoCloseable {
                     + settings + "\n";
             Path file = dir.resolve("pgbouncer.ini");
             Files.writeString(file, ini);
-            return new SluiceHarness(dir, Sluice.start(file, threads), port);
+            return new SluiceHarness(dir, Sluice.start(Config.load(file), threads, packClients), port);
         } catch (Exception e) {
             throw new IllegalStateException("Sluice did not start: " + e.getMessage(), e);
         }

@@ -204,4 +204,63 @@ class MessageScannerTest {
         assertThat(runs.get(0)).isSameAs(in);
         runs.get(0).release();
     }
+
+    /** Keeps forwarded runs for the test to look at; {@code stop}/{@code fail} on ReadyForQuery. */
+    private static final class Keeper extends Recorder {
+        final List<ByteBuf> runs = new ArrayList<>();
+        boolean stop;
+        boolean fail;
+
+        @Override
+        public void forward(ByteBuf run) {
+            runs.add(run);
+        }
+
+        @Override
+        public boolean onMessage(byte type, ByteBuf body) {
+            super.onMessage(type, body);
+            if (type == 'Z' && fail) {
+                throw new IllegalStateException("sink failed");
+            }
+            return !(type == 'Z' && stop);
+        }
+    }
+
+    @Test
+    void replyEndingInReadyForQueryIsHandedOverWhole() {
+        for (String variant : List.of("go", "stop", "fail")) {
+            ByteBuf in = PooledByteBufAllocator.DEFAULT.buffer().writeBytes(concat(ROW, COMPLETE, READY));
+            MessageScanner scanner = new MessageScanner(PooledByteBufAllocator.DEFAULT, 1 << 20, 1024);
+            Keeper k = new Keeper();
+            k.stop = variant.equals("stop");
+            k.fail = variant.equals("fail");
+            if (k.fail) {
+                assertThatThrownBy(() -> scanner.scan(in, k)).hasMessage("sink failed");
+            } else {
+                scanner.scan(in, k);
+            }
+            // One run, the read itself, whole; and the ReadyForQuery shown after it.
+            assertThat(k.runs).hasSize(1);
+            assertThat(k.runs.get(0)).isSameAs(in);
+            assertThat(ByteBufUtil.getBytes(in)).isEqualTo(concat(ROW, COMPLETE, READY));
+            assertThat(k.messages).containsExactly("C:SELECT 1\0", "Z:I");
+            // The scanner let go of it: the sink's reference is the only one, on every path.
+            assertThat(in.refCnt()).isEqualTo(1);
+            in.release();
+            scanner.release();
+        }
+    }
+
+    @Test
+    void readyForQueryInTheMiddleOfARead() {
+        ByteBuf in = PooledByteBufAllocator.DEFAULT.buffer().writeBytes(concat(ROW, READY, ROW));
+        MessageScanner scanner = new MessageScanner(PooledByteBufAllocator.DEFAULT, 1 << 20, 1024);
+        Keeper k = new Keeper();
+        scanner.scan(in, k);
+        assertThat(k.runs).hasSize(2);
+        assertThat(ByteBufUtil.getBytes(k.runs.get(0))).isEqualTo(concat(ROW, READY));
+        assertThat(ByteBufUtil.getBytes(k.runs.get(1))).isEqualTo(ROW);
+        k.runs.forEach(ByteBuf::release);
+        assertThat(in.refCnt()).isZero();
+    }
 }
