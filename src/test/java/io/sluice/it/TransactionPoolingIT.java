@@ -275,7 +275,9 @@ class TransactionPoolingIT {
     void trackedParametersFollowEachClientAcrossServers() throws Exception {
         try (SluiceHarness h = singleLoop();
                 Connection a = connect(h, "tx1");
-                Connection b = connect(h, "tx1")) {
+                Connection b = connect(h, "tx1");
+                Connection c = connect(h, "tx1")) {
+            String usual = scalar(c, "SHOW TimeZone");
             try (Statement st = a.createStatement()) {
                 st.execute("SET TimeZone = 'Asia/Tokyo'");
             }
@@ -285,6 +287,10 @@ class TransactionPoolingIT {
             for (int i = 0; i < 3; i++) {
                 assertThat(scalar(a, "SHOW TimeZone")).isEqualTo("Asia/Tokyo");
                 assertThat(scalar(b, "SHOW TimeZone")).isEqualTo("America/New_York");
+                // The client that never set it keeps the server's usual value, run after run
+                // (after another client's values, and again right after its own).
+                assertThat(scalar(c, "SHOW TimeZone")).isEqualTo(usual);
+                assertThat(scalar(c, "SHOW TimeZone")).isEqualTo(usual);
             }
             assertThat(scalar(a, "SELECT pg_backend_pid()")).as("one server serves both")
                     .isEqualTo(scalar(b, "SELECT pg_backend_pid()"));
