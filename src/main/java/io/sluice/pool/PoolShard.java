@@ -400,6 +400,11 @@ public final class PoolShard {
     public void upkeep() {
         long now = System.nanoTime();
         PoolConfig cfg = pool.config();
+        if (log.isDebugEnabled() && (serverTotal > 0 || !waiters.isEmpty())) {
+            log.debug("{} loop {}: clients {} waiting {} servers {} (login {} idle {} active {} reset {}) share {}",
+                    pool, index, clientCount, waiters.size(), serverTotal, login.size(), idle.size(), active.size(),
+                    reset.size(), pool.share(this));
+        }
         if (!waiters.isEmpty()) {
             openForWaiters();
             if (starved) {
