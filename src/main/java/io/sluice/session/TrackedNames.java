@@ -75,29 +75,22 @@ final class TrackedNames {
      * is comparing two references.
      */
     String[] intern(String[] view) {
-        ViewKey key = new ViewKey(view);
-        String[] shared = views.get(key);
-        if (shared != null) {
-            return shared;
-        }
-        if (views.size() < MAX_SHARED_VIEWS) {
-            shared = views.putIfAbsent(key, view);
-            return shared == null ? view : shared;
-        }
-        return view;
+        return shared(views, new ViewKey(view), view, MAX_SHARED_VIEWS);
     }
 
     /** The shared copy of {@code value}. */
     String share(String value) {
-        if (value == null) {
-            return null;
-        }
-        String shared = values.get(value);
+        return value == null ? null : shared(values, value, value, MAX_SHARED_VALUES);
+    }
+
+    /** The value kept in {@code pool} under {@code key}, or {@code value}, kept while the pool has room. */
+    private static <K, V> V shared(ConcurrentHashMap<K, V> pool, K key, V value, int max) {
+        V shared = pool.get(key);
         if (shared != null) {
             return shared;
         }
-        if (values.size() < MAX_SHARED_VALUES) {
-            shared = values.putIfAbsent(value, value);
+        if (pool.size() < max) {
+            shared = pool.putIfAbsent(key, value);
             return shared == null ? value : shared;
         }
         return value;
