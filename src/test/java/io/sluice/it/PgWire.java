@@ -153,6 +153,12 @@ final class PgWire implements AutoCloseable {
         message(b, 'S', body -> { });
     }
 
+    /** Parse of {@code sql} as {@code statement}, then Sync. */
+    static void parseSync(ByteBuf b, String statement, String sql) {
+        parse(b, statement, sql);
+        sync(b);
+    }
+
     /** Bind (unnamed portal) of {@code statement}, Execute and Sync: one execution. */
     static void bindExecuteSync(ByteBuf b, String statement) {
         bind(b, statement);

@@ -190,15 +190,9 @@ class PreparedStatementsIT {
         try (SluiceHarness h = singleLoop("");
                 PgWire a = new PgWire(h.port(), "md5user", "md5pass", "one");
                 PgWire b = new PgWire(h.port(), "md5user", "md5pass", "one")) {
-            a.send(buf -> {
-                PgWire.parse(buf, "S1", "SELECT 'from a'");
-                PgWire.sync(buf);
-            });
+            a.send(buf -> PgWire.parseSync(buf, "S1", "SELECT 'from a'"));
             assertThat(a.typesUntilReady(null)).isEqualTo("1Z");
-            b.send(buf -> {
-                PgWire.parse(buf, "S1", "SELECT 'from b'");
-                PgWire.sync(buf);
-            });
+            b.send(buf -> PgWire.parseSync(buf, "S1", "SELECT 'from b'"));
             assertThat(b.typesUntilReady(null)).isEqualTo("1Z");
             for (int i = 0; i < 3; i++) {
                 for (PgWire w : List.of(a, b)) {
@@ -230,15 +224,9 @@ class PreparedStatementsIT {
         try (PgWire w = new PgWire(sluice.port(), "md5user", "md5pass", "tx")) {
             w.send(b -> PgWriter.query(b, "BEGIN"));
             w.typesUntilReady(null);
-            w.send(b -> {
-                PgWire.parse(b, "dup", "SELECT 1");
-                PgWire.sync(b);
-            });
+            w.send(b -> PgWire.parseSync(b, "dup", "SELECT 1"));
             assertThat(w.typesUntilReady(null)).isEqualTo("1Z");
-            w.send(b -> {
-                PgWire.parse(b, "dup", "SELECT 2");
-                PgWire.sync(b);
-            });
+            w.send(b -> PgWire.parseSync(b, "dup", "SELECT 2"));
             List<PgWire.Msg> msgs = new ArrayList<>();
             assertThat(w.typesUntilReady(msgs)).isEqualTo("EZ");
             assertThat(PgWire.field(msgs.get(0), 'C')).isEqualTo("42P05");
