@@ -32,6 +32,11 @@ public final class Main implements Callable<Integer> {
                     + Sluice.DEFAULT_PACK_CLIENTS + "; 1 spreads them evenly)")
     private int packClients = Sluice.DEFAULT_PACK_CLIENTS;
 
+    @Option(names = "--transport", paramLabel = "NAME",
+            description = "socket transport: auto (default: io_uring where the kernel allows it, else epoll, "
+                    + "else nio), io_uring, epoll or nio")
+    private String transport = "auto";
+
     @Option(names = {"-v", "--verbose"}, description = "more logging (-v debug, -vv trace)")
     private boolean[] verbose = new boolean[0];
 
@@ -50,13 +55,17 @@ public final class Main implements Callable<Integer> {
                     ? ch.qos.logback.classic.Level.TRACE : ch.qos.logback.classic.Level.DEBUG);
         }
         Logger log = LoggerFactory.getLogger(Main.class);
+        if (!Transport.NAMES.contains(transport)) {
+            System.err.println("sluice: unknown --transport '" + transport + "': use one of " + Transport.NAMES);
+            return 2;
+        }
         Sluice sluice;
         try {
             Config loaded = Config.load(config);
             if (loaded.settings().logfile() != null) {
                 addFileLog(logging, loaded.settings().logfile());
             }
-            sluice = Sluice.start(loaded, threads, packClients);
+            sluice = Sluice.start(loaded, threads, packClients, transport);
         } catch (ConfigException e) {
             System.err.println("sluice: configuration error: " + e.getMessage());
             return 2;

@@ -58,9 +58,9 @@ public final class Sluice implements AutoCloseable {
     /** Clients per event loop that the first loops take before the next one gets any (see {@link PackingChooser}). */
     public static final int DEFAULT_PACK_CLIENTS = 32;
 
-    private Sluice(Config config, AuthFile authFile, int threads, int packClients) {
+    private Sluice(Config config, AuthFile authFile, int threads, int packClients, String transportName) {
         this.config = config;
-        this.transport = Transport.choose();
+        this.transport = Transport.choose(transportName);
         this.chooser = new PackingChooser(packClients);
         this.group = transport.newGroup(threads, chooser);
         List<EventLoop> loops = new ArrayList<>();
@@ -70,6 +70,11 @@ public final class Sluice implements AutoCloseable {
         NettyServerConnector connector = new NettyServerConnector(transport, connections);
         this.pools = new PoolManager(config, authFile, loops, connector);
         this.sessions = new SessionContext(config, authFile, pools, connector);
+    }
+
+    /** The socket transport in use: io_uring, epoll or nio. */
+    public String transportName() {
+        return transport.name();
     }
 
     /** Loads {@code configFile} and starts listening. Fails with a message naming file and line. */
@@ -94,6 +99,15 @@ public final class Sluice implements AutoCloseable {
      */
     public static Sluice start(Config config, int threads, int packClients)
             throws ConfigException, IOException, InterruptedException {
+        return start(config, threads, packClients, "auto");
+    }
+
+    /**
+     * As {@link #start(Config, int, int)}, on the socket {@code transport} named: auto,
+     * io_uring, epoll or nio (one this system lacks falls back: io_uring, epoll, nio).
+     */
+    public static Sluice start(Config config, int threads, int packClients, String transport)
+            throws ConfigException, IOException, InterruptedException {
         Path configFile = config.path();
         for (String w : config.warnings()) {
             log.warn(w);
@@ -109,7 +123,7 @@ public final class Sluice implements AutoCloseable {
                 throw new ConfigException(configFile, "auth_file: cannot read " + s.authFile() + ": " + e);
             }
         }
-        Sluice sluice = new Sluice(config, authFile, threads, packClients);
+        Sluice sluice = new Sluice(config, authFile, threads, packClients, transport);
         try {
             sluice.bind();
         } catch (IOException | RuntimeException | InterruptedException e) {
@@ -121,9 +135,9 @@ public final class Sluice implements AutoCloseable {
 
     private void bind() throws IOException, InterruptedException {
         Settings s = config.settings();
-        String why = Transport.epollUnavailableReason();
+        String why = transport.fallbackReason();
         log.info("transport {} with {} event loops{}", transport.name(), listenersCount(),
-                why == null || transport.name().equals("epoll") ? "" : " (epoll unavailable: " + why + ")");
+                why == null ? "" : " (" + why + ")");
         ServerBootstrap tcp = new ServerBootstrap().group(group)
                 .channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 128)

@@ -12,6 +12,12 @@ import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringDomainSocketChannel;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerDomainSocketChannel;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.channel.socket.nio.NioDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -20,11 +26,18 @@ import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.util.concurrent.EventExecutorChooserFactory;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Executor;
 
 /**
- * The socket transport, chosen once at start: native epoll where it loads (Linux), else NIO.
- * {@code -Dsluice.transport=nio} forces NIO.
+ * The socket transport, chosen once at start. {@code auto} (the default) takes io_uring where the
+ * kernel offers it, else native epoll (Linux), else NIO; {@code --transport} names one.
+ *
+ * <p>io_uring is first because of what the benchmark measured (docs/benchmarks.md): a relay
+ * wakes a peer at almost every send, and with epoll each send is its own system call, after
+ * which the scheduler often switches to the woken process. io_uring submits a loop's sends
+ * together, so the pooler is interrupted less and spends less CPU per transaction.
  */
 record Transport(
         String name,
@@ -33,23 +46,54 @@ record Transport(
         Class<? extends Channel> socketChannel,
         Class<? extends ServerChannel> serverDomainChannel,
         Class<? extends Channel> domainChannel,
-        boolean nativeDomainAddress) {
+        boolean nativeDomainAddress,
+        /** Why a transport before this one (in the auto order, or the one asked for) is not used; null if none. */
+        String fallbackReason) {
 
-    static Transport choose() {
-        boolean wantNio = "nio".equalsIgnoreCase(System.getProperty("sluice.transport"));
-        if (!wantNio && Epoll.isAvailable()) {
-            return new Transport("epoll", EpollIoHandler.newFactory(), EpollServerSocketChannel.class,
-                    EpollSocketChannel.class, EpollServerDomainSocketChannel.class, EpollDomainSocketChannel.class,
-                    true);
+    /** The names {@link #choose} takes. */
+    static final List<String> NAMES = List.of("auto", "io_uring", "epoll", "nio");
+
+    /** {@code want}: one of {@link #NAMES}; a transport this system lacks falls back in the auto order. */
+    static Transport choose(String want) {
+        String w = want == null ? "auto" : want.toLowerCase(Locale.ROOT);
+        if (!NAMES.contains(w)) {
+            throw new IllegalArgumentException("unknown transport '" + want + "': use one of " + NAMES);
         }
-        return new Transport("nio", NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class,
-                NioServerDomainSocketChannel.class, NioDomainSocketChannel.class, false);
+        StringBuilder why = new StringBuilder();
+        if (w.equals("auto") || w.equals("io_uring")) {
+            if (IoUring.isAvailable()) {
+                return ioUring();
+            }
+            why.append("io_uring unavailable: ").append(IoUring.unavailabilityCause());
+        }
+        if (!w.equals("nio")) {
+            if (Epoll.isAvailable()) {
+                return epoll(reason(why));
+            }
+            why.append(why.length() > 0 ? "; " : "").append("epoll unavailable: ").append(Epoll.unavailabilityCause());
+        }
+        return nio(w.equals("nio") ? null : reason(why));
     }
 
-    /** Why native epoll is not used, for the start-up log; null if it is. */
-    static String epollUnavailableReason() {
-        Throwable t = Epoll.unavailabilityCause();
-        return t == null ? null : t.toString();
+    private static String reason(StringBuilder why) {
+        return why.length() == 0 ? null : why.toString();
+    }
+
+    private static Transport ioUring() {
+        return new Transport("io_uring", IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class,
+                IoUringSocketChannel.class, IoUringServerDomainSocketChannel.class, IoUringDomainSocketChannel.class,
+                true, null);
+    }
+
+    private static Transport epoll(String fallbackReason) {
+        return new Transport("epoll", EpollIoHandler.newFactory(), EpollServerSocketChannel.class,
+                EpollSocketChannel.class, EpollServerDomainSocketChannel.class, EpollDomainSocketChannel.class,
+                true, fallbackReason);
+    }
+
+    private static Transport nio(String fallbackReason) {
+        return new Transport("nio", NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class,
+                NioServerDomainSocketChannel.class, NioDomainSocketChannel.class, false, fallbackReason);
     }
 
     EventLoopGroup newGroup(int threads, EventExecutorChooserFactory chooser) {

@@ -54,9 +54,23 @@ public final class SluiceHarness implements AutoCloseable {
         return start(databases, settings, userlist, threads, 1);
     }
 
+    /**
+     * The socket transport the integration tests run on: Sluice's default unless the build sets
+     * {@code sluice.test.transport} (the failsafe runs pass both auto and epoll).
+     */
+    public static String transport() {
+        return System.getProperty("sluice.test.transport", "auto");
+    }
+
     /** As above; {@code packClients} as Sluice's --pack-clients. */
     public static SluiceHarness start(String databases, String settings, String userlist, int threads,
             int packClients) {
+        return start(databases, settings, userlist, threads, packClients, transport());
+    }
+
+    /** As above, on the socket transport named (see Sluice's --transport). */
+    public static SluiceHarness start(String databases, String settings, String userlist, int threads,
+            int packClients, String transport) {
         try {
             Path dir = Files.createTempDirectory("sluice-it");
             Files.writeString(dir.resolve("userlist.txt"), userlist);
@@ -70,7 +84,7 @@ public final class SluiceHarness implements AutoCloseable {
                     + settings + "\n";
             Path file = dir.resolve("pgbouncer.ini");
             Files.writeString(file, ini);
-            return new SluiceHarness(dir, Sluice.start(Config.load(file), threads, packClients), port);
+            return new SluiceHarness(dir, Sluice.start(Config.load(file), threads, packClients, transport), port);
         } catch (Exception e) {
             throw new IllegalStateException("Sluice did not start: " + e.getMessage(), e);
         }
