@@ -62,6 +62,7 @@ final class NettyServerConnector implements ServerConnector {
         if (!unix) {
             b.option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.SO_KEEPALIVE, true);
         }
+        transport.serverOptions(b);
         return b;
     }
 

@@ -145,6 +145,7 @@ public final class Sluice implements AutoCloseable {
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(clientInitializer());
+        transport.clientOptions(tcp);
         for (String addr : s.listenAddr()) {
             SocketAddress sa = addr.equals("*") ? new InetSocketAddress(s.listenPort())
                     : new InetSocketAddress(addr, s.listenPort());
@@ -160,6 +161,7 @@ public final class Sluice implements AutoCloseable {
             ServerBootstrap unix = new ServerBootstrap().group(group)
                     .channel(transport.serverDomainChannel())
                     .childHandler(clientInitializer());
+            transport.clientOptions(unix);
             Channel ch = unix.bind(transport.unixAddress(unixSocket.toString())).sync().channel();
             chooser.untrack(ch);
             listeners.add(ch);

@@ -1,5 +1,7 @@
 package io.sluice.server;
 
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
@@ -12,17 +14,21 @@ import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.uring.IoUring;
-import io.netty.channel.uring.IoUringDomainSocketChannel;
-import io.netty.channel.uring.IoUringIoHandler;
-import io.netty.channel.uring.IoUringServerDomainSocketChannel;
-import io.netty.channel.uring.IoUringServerSocketChannel;
-import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.channel.socket.nio.NioDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringBufferRingConfig;
+import io.netty.channel.uring.IoUringChannelOption;
+import io.netty.channel.uring.IoUringDomainSocketChannel;
+import io.netty.channel.uring.IoUringFixedBufferRingAllocator;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringIoHandlerConfig;
+import io.netty.channel.uring.IoUringServerDomainSocketChannel;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.EventExecutorChooserFactory;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
@@ -79,8 +85,26 @@ record Transport(
         return why.length() == 0 ? null : why.toString();
     }
 
+    /** The one buffer group of a loop's io_uring, which every connection reads from. */
+    private static final short BUFFER_GROUP = 1;
+    /** Read buffers per loop: PostgreSQL sends in 8 kB pieces; 256 of them are 2 MB a loop. */
+    private static final int RING_BUFFERS = 256;
+    private static final int RING_BUFFER_SIZE = 8192;
+
     private static Transport ioUring() {
-        return new Transport("io_uring", IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class,
+        IoUringIoHandlerConfig cfg = new IoUringIoHandlerConfig();
+        if (IoUring.isRegisterBufferRingSupported()) {
+            // Reads take buffers from a ring the kernel fills (multishot receive where the kernel
+            // has it): no receive to submit and no buffer to allocate per read. Measured with
+            // bench/run: 5-10% less CPU per transaction at 1,000 and 5,000 clients.
+            cfg.setBufferRingConfig(IoUringBufferRingConfig.builder()
+                    .bufferGroupId(BUFFER_GROUP)
+                    .bufferRingSize((short) RING_BUFFERS)
+                    .batchSize(RING_BUFFERS / 8)
+                    .allocator(new IoUringFixedBufferRingAllocator(RING_BUFFER_SIZE))
+                    .build());
+        }
+        return new Transport("io_uring", IoUringIoHandler.newFactory(cfg), IoUringServerSocketChannel.class,
                 IoUringSocketChannel.class, IoUringServerDomainSocketChannel.class, IoUringDomainSocketChannel.class,
                 true, null);
     }
@@ -94,6 +118,24 @@ record Transport(
     private static Transport nio(String fallbackReason) {
         return new Transport("nio", NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class,
                 NioServerDomainSocketChannel.class, NioDomainSocketChannel.class, false, fallbackReason);
+    }
+
+    /** Options for accepted client connections that depend on the transport. */
+    void clientOptions(ServerBootstrap b) {
+        if (usesBufferRing()) {
+            b.childOption(IoUringChannelOption.IO_URING_BUFFER_GROUP_ID, BUFFER_GROUP);
+        }
+    }
+
+    /** Options for connections to PostgreSQL that depend on the transport. */
+    void serverOptions(Bootstrap b) {
+        if (usesBufferRing()) {
+            b.option(IoUringChannelOption.IO_URING_BUFFER_GROUP_ID, BUFFER_GROUP);
+        }
+    }
+
+    private boolean usesBufferRing() {
+        return name.equals("io_uring") && IoUring.isRegisterBufferRingSupported();
     }
 
     EventLoopGroup newGroup(int threads, EventExecutorChooserFactory chooser) {
