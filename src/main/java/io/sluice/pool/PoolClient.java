@@ -12,6 +12,9 @@ public interface PoolClient {
     /** The client's channel: server bytes are written here. Same event loop as the server. */
     Channel channel();
 
+    /** True when writes to {@link #channel()} may skip its pipeline ({@link io.sluice.protocol.Relay}). */
+    boolean bypassPipeline();
+
     /** A server is now linked to this client (it left the waiting list). */
     void serverAssigned(ServerConnection server);
 

@@ -11,6 +11,7 @@ import io.sluice.protocol.PgReader;
 import io.sluice.protocol.PgReader.ErrorFields;
 import io.sluice.protocol.PgWriter;
 import io.sluice.protocol.ProtocolException;
+import io.sluice.protocol.Relay;
 import io.sluice.protocol.TransactionState;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -42,6 +43,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     /** Changed only by {@link PoolShard#move}; starts in LOGIN, in the shard's login list. */
     ServerState state = ServerState.LOGIN;
     private Channel channel;
+    /** Writes to this server may skip its pipeline (see {@link Relay}). */
+    private boolean bypass;
     private MessageScanner scanner;
     private PoolClient client;
     private final Map<String, String> parameters = new HashMap<>();
@@ -145,11 +148,11 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     /** Relays client bytes; {@code run} is owned by the write, even if it fails. */
     public void write(ByteBuf run) {
-        channel.write(run, channel.voidPromise());
+        Relay.write(channel, bypass, run);
     }
 
     public void flush() {
-        channel.flush();
+        Relay.flush(channel, bypass);
     }
 
     /** Runs Sluice's own simple queries; their replies are consumed, not relayed. */
@@ -172,10 +175,12 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
             // Released inside a read, at ReadyForQuery: the reply must not wait for a flush
             // that channelReadComplete would no longer give it (the link is gone by then).
             wroteToClient = false;
-            client.channel().flush();
+            Relay.flush(client.channel(), client.bypassPipeline());
         }
         this.client = null;
-        channel.config().setAutoRead(true);
+        if (!channel.config().isAutoRead()) {
+            channel.config().setAutoRead(true);
+        }
     }
 
     /** Closes the connection; the shard hears of it in channelInactive. */
@@ -199,6 +204,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();
+        bypass = Relay.canBypass(channel);
         scanner = new MessageScanner(ctx.alloc(), Integer.MAX_VALUE, MAX_COLLECT);
         ByteBuf out = ctx.alloc().buffer();
         PgWriter.startup(out, login.startupParameters());
@@ -218,7 +224,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         if (wroteToClient && client != null) {
             wroteToClient = false;
             Channel c = client.channel();
-            c.flush();
+            Relay.flush(c, client.bypassPipeline());
             if (!c.isWritable()) {
                 // Backpressure: the client reads slower than the server sends. Resumed by the
                 // client's channelWritabilityChanged.
@@ -289,7 +295,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
             run.release();
             return;
         }
-        c.channel().write(run, c.channel().voidPromise());
+        Relay.write(c.channel(), c.bypassPipeline(), run);
         wroteToClient = true;
     }
 

@@ -20,6 +20,7 @@ import io.sluice.protocol.MessageScanner;
 import io.sluice.protocol.PgReader.ErrorFields;
 import io.sluice.protocol.PgWriter;
 import io.sluice.protocol.ProtocolException;
+import io.sluice.protocol.Relay;
 import io.sluice.protocol.SqlState;
 import io.sluice.protocol.StartupDecoder;
 import io.sluice.protocol.StartupRequest;
@@ -66,6 +67,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private boolean welcomeSent;
     private boolean syncing;
     private boolean wroteToServer;
+    /** Server bytes may skip this client's pipeline (see {@link Relay}); decided once logged in. */
+    private boolean bypass;
     /** Client bytes that arrived before a server was linked, with the replies they will owe. */
     /** Created on first use: most clients never have bytes waiting. */
     private ArrayDeque<ByteBuf> held;
@@ -80,6 +83,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public Channel channel() {
         return channel;
+    }
+
+    @Override
+    public boolean bypassPipeline() {
+        return bypass;
     }
 
     public ClientState state() {
@@ -326,6 +334,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             loginTimeout.cancel(false);
             loginTimeout = null;
         }
+        bypass = Relay.canBypass(channel);
         shard = pool.shard(ctx.pools().loopIndex(channel.eventLoop()));
         shard.clientJoined();
         long key = ctx.cancels().register(this, ctx.random());
