@@ -33,7 +33,6 @@ import io.netty.util.concurrent.EventExecutorChooserFactory;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Executor;
 
 /**
@@ -61,7 +60,7 @@ record Transport(
 
     /** {@code want}: one of {@link #NAMES}; a transport this system lacks falls back in the auto order. */
     static Transport choose(String want) {
-        String w = want == null ? "auto" : want.toLowerCase(Locale.ROOT);
+        String w = want == null ? "auto" : want;
         if (!NAMES.contains(w)) {
             throw new IllegalArgumentException("unknown transport '" + want + "': use one of " + NAMES);
         }

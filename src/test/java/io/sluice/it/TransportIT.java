@@ -35,19 +35,19 @@ class TransportIT {
 
     @BeforeAll
     static void table() throws Exception {
-        try (SluiceHarness h = SluiceHarness.start(DATABASES, SETTINGS, SluiceHarness.USERLIST);
-                Connection c = h.connect("tx", "md5user", "md5pass");
-                Statement s = c.createStatement()) {
-            s.execute("CREATE TABLE IF NOT EXISTS transport_rows (transport text, client int, n int)");
-        }
+        execute("CREATE TABLE IF NOT EXISTS transport_rows (transport text, client int, n int)");
     }
 
     @AfterAll
     static void dropTable() throws Exception {
+        execute("DROP TABLE IF EXISTS transport_rows");
+    }
+
+    private static void execute(String sql) throws Exception {
         try (SluiceHarness h = SluiceHarness.start(DATABASES, SETTINGS, SluiceHarness.USERLIST);
                 Connection c = h.connect("tx", "md5user", "md5pass");
                 Statement s = c.createStatement()) {
-            s.execute("DROP TABLE IF EXISTS transport_rows");
+            s.execute(sql);
         }
     }
 
