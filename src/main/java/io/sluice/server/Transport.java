@@ -53,7 +53,9 @@ record Transport(
         Class<? extends Channel> domainChannel,
         boolean nativeDomainAddress,
         /** Why a transport before this one (in the auto order, or the one asked for) is not used; null if none. */
-        String fallbackReason) {
+        String fallbackReason,
+        /** io_uring only: connections read from the loop's buffer ring ({@link #BUFFER_GROUP}). */
+        boolean bufferRing) {
 
     /** The names {@link #choose} takes. */
     static final List<String> NAMES = List.of("auto", "io_uring", "epoll", "nio");
@@ -92,10 +94,11 @@ record Transport(
 
     private static Transport ioUring() {
         IoUringIoHandlerConfig cfg = new IoUringIoHandlerConfig();
-        if (IoUring.isRegisterBufferRingSupported()) {
+        boolean ring = IoUring.isRegisterBufferRingSupported();
+        if (ring) {
             // Reads take buffers from a ring the kernel fills (multishot receive where the kernel
-            // has it): no receive to submit and no buffer to allocate per read. Measured with
-            // bench/run: 5-10% less CPU per transaction at 1,000 and 5,000 clients.
+            // has it): no receive to submit and no buffer to allocate per read. Measured side by
+            // side with pgbench: 5-10% less CPU per transaction at 1,000 and 5,000 clients.
             cfg.setBufferRingConfig(IoUringBufferRingConfig.builder()
                     .bufferGroupId(BUFFER_GROUP)
                     .bufferRingSize((short) RING_BUFFERS)
@@ -105,36 +108,32 @@ record Transport(
         }
         return new Transport("io_uring", IoUringIoHandler.newFactory(cfg), IoUringServerSocketChannel.class,
                 IoUringSocketChannel.class, IoUringServerDomainSocketChannel.class, IoUringDomainSocketChannel.class,
-                true, null);
+                true, null, ring);
     }
 
     private static Transport epoll(String fallbackReason) {
         return new Transport("epoll", EpollIoHandler.newFactory(), EpollServerSocketChannel.class,
                 EpollSocketChannel.class, EpollServerDomainSocketChannel.class, EpollDomainSocketChannel.class,
-                true, fallbackReason);
+                true, fallbackReason, false);
     }
 
     private static Transport nio(String fallbackReason) {
         return new Transport("nio", NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class,
-                NioServerDomainSocketChannel.class, NioDomainSocketChannel.class, false, fallbackReason);
+                NioServerDomainSocketChannel.class, NioDomainSocketChannel.class, false, fallbackReason, false);
     }
 
     /** Options for accepted client connections that depend on the transport. */
     void clientOptions(ServerBootstrap b) {
-        if (usesBufferRing()) {
+        if (bufferRing) {
             b.childOption(IoUringChannelOption.IO_URING_BUFFER_GROUP_ID, BUFFER_GROUP);
         }
     }
 
     /** Options for connections to PostgreSQL that depend on the transport. */
     void serverOptions(Bootstrap b) {
-        if (usesBufferRing()) {
+        if (bufferRing) {
             b.option(IoUringChannelOption.IO_URING_BUFFER_GROUP_ID, BUFFER_GROUP);
         }
-    }
-
-    private boolean usesBufferRing() {
-        return name.equals("io_uring") && IoUring.isRegisterBufferRingSupported();
     }
 
     EventLoopGroup newGroup(int threads, EventExecutorChooserFactory chooser) {
