@@ -4,9 +4,12 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoEventLoop;
+import io.netty.channel.IoEventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.SingleThreadIoEventLoop;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -137,7 +140,30 @@ record Transport(
     }
 
     EventLoopGroup newGroup(int threads, EventExecutorChooserFactory chooser) {
-        return new MultiThreadIoEventLoopGroup(threads, (Executor) null, chooser, ioHandler);
+        return new MultiThreadIoEventLoopGroup(threads, (Executor) null, chooser, ioHandler) {
+            @Override
+            protected IoEventLoop newChild(Executor executor, IoHandlerFactory factory, Object... args) {
+                return new UntimedLoop(this, executor, factory);
+            }
+        };
+    }
+
+    /**
+     * An event loop that waits for I/O without a timeout when it has no scheduled task. Netty's own
+     * loop then still wakes once a second (its purge interval), and on io_uring that deadline is a
+     * timeout request submitted with every wait and a completion reaped after it: at low load,
+     * twice per query. Cancelled tasks are removed at once in Netty 4.2, so there is nothing to
+     * purge; a task or a scheduled task from another thread wakes the loop as before.
+     */
+    static final class UntimedLoop extends SingleThreadIoEventLoop {
+        UntimedLoop(IoEventLoopGroup parent, Executor executor, IoHandlerFactory factory) {
+            super(parent, executor, factory);
+        }
+
+        @Override
+        protected long deadlineNanos() {
+            return nextScheduledTaskDeadlineNanos();
+        }
     }
 
     /** A Unix socket address in the form this transport's channels take. */
