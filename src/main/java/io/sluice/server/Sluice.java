@@ -32,6 +32,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -188,7 +189,12 @@ public final class Sluice implements AutoCloseable {
         upkeepTicker.scheduleAtFixedRate(() -> {
             for (EventExecutor e : group) {
                 EventLoop loop = (EventLoop) e;
-                loop.execute(() -> upkeep(loop));
+                try {
+                    loop.execute(() -> upkeep(loop));
+                } catch (RejectedExecutionException stopping) {
+                    // The loops are shutting down; close() stops this ticker next. An exception
+                    // escaping here would cancel every later tick, so none may.
+                }
             }
         }, 1, 1, TimeUnit.SECONDS);
     }
