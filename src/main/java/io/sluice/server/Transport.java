@@ -32,11 +32,13 @@ import io.netty.channel.uring.IoUringIoHandlerConfig;
 import io.netty.channel.uring.IoUringServerDomainSocketChannel;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutorChooserFactory;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * The socket transport, chosen once at start. {@code auto} (the default) takes io_uring where the
@@ -141,6 +143,11 @@ record Transport(
 
     EventLoopGroup newGroup(int threads, EventExecutorChooserFactory chooser) {
         return new MultiThreadIoEventLoopGroup(threads, (Executor) null, chooser, ioHandler) {
+            @Override
+            protected ThreadFactory newDefaultThreadFactory() {
+                return new DefaultThreadFactory("sluice-loop");  // thread names sluice-loop-1-1, ...
+            }
+
             @Override
             protected IoEventLoop newChild(Executor executor, IoHandlerFactory factory, Object... args) {
                 return new UntimedLoop(this, executor, factory);
