@@ -17,8 +17,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * What the once-a-second upkeep does, seen from outside: a client that waits for a server longer
  * than query_wait_timeout gets PgBouncer's error, and a server connection idle past
- * server_idle_timeout is closed on PostgreSQL. The event loops have no timer of their own (they
- * wait for I/O without a timeout), so these also show that the upkeep reaches every loop.
+ * server_idle_timeout is closed on PostgreSQL. The event loops wait for I/O without a timeout
+ * when nothing is scheduled on them, so these also show that the upkeep reaches every loop, and
+ * the login timeout that a timer scheduled on a loop still fires.
  */
 @ExtendWith(LeakCheck.class)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -57,6 +58,26 @@ class UpkeepIT {
             }
             assertEquals(0, serversOnPostgres(), "the idle server is closed");
             assertEquals(6, one(c, "select 6"), "the client gets a new server when it needs one");
+        }
+    }
+
+    @Test
+    void aClientThatNeverAnswersThePasswordRequestIsClosedAtClientLoginTimeout() throws Exception {
+        String databases = "tx = host=127.0.0.1 port=${PG_PORT} dbname=postgres pool_mode=transaction";
+        try (SluiceHarness h = SluiceHarness.start(databases, "auth_type = md5\nclient_login_timeout = 1",
+                SluiceHarness.USERLIST, 2);
+                PgWire w = PgWire.connect(h.port())) {
+            w.startup(196608, "user\0md5user\0database\0tx\0");
+            PgWire.Msg request = w.read();
+            assertEquals('R', request.type());
+            assertEquals(5, request.code(), "the md5 password request");
+            long t0 = System.nanoTime();
+            PgWire.Msg error = w.read();
+            long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertEquals('E', error.type());
+            assertTrue(PgWire.errorMessage(error).contains("client_login_timeout"), error.text());
+            assertTrue(w.closedByPeer(), "the connection is closed");
+            assertTrue(waitedMs >= 900 && waitedMs < 10_000, "waited " + waitedMs + " ms");
         }
     }
 
