@@ -159,8 +159,10 @@ record Transport(
      * An event loop that waits for I/O without a timeout when it has no scheduled task. Netty's own
      * loop then still wakes once a second (its purge interval), and on io_uring that deadline is a
      * timeout request submitted with every wait and a completion reaped after it: at low load,
-     * twice per query. Cancelled tasks are removed at once in Netty 4.2, so there is nothing to
-     * purge; a task or a scheduled task from another thread wakes the loop as before.
+     * twice per query. The purge has nothing to do here: a task cancelled on its loop leaves the
+     * queue at once, one cancelled from another thread at the loop's next wake-up (Sluice's
+     * upkeep wakes every loop each second). A task or a scheduled task from another thread wakes
+     * the loop as before, and a scheduled task's own deadline still bounds the wait.
      */
     static final class UntimedLoop extends SingleThreadIoEventLoop {
         UntimedLoop(IoEventLoopGroup parent, Executor executor, IoHandlerFactory factory) {
