@@ -10,7 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -120,6 +122,14 @@ public final class SluiceHarness implements AutoCloseable {
         p.putIfAbsent("connectTimeout", "20");
         p.putIfAbsent("socketTimeout", "60");
         return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/" + database, p);
+    }
+
+    /** The first column of the first row of {@code sql}, as text. */
+    public static String scalar(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
     }
 
     /** Runs psql (the real client) with the given arguments; returns exit code and output. */

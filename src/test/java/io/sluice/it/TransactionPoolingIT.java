@@ -1,5 +1,6 @@
 package io.sluice.it;
 
+import static io.sluice.it.SluiceHarness.scalar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -9,7 +10,6 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.sql.Statement;
@@ -69,13 +69,6 @@ class TransactionPoolingIT {
         Properties p = new Properties();
         p.setProperty("prepareThreshold", "0");
         return h.connect(db, "md5user", "md5pass", p);
-    }
-
-    static String scalar(Connection c, String sql) throws SQLException {
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        }
     }
 
     private static SluiceHarness singleLoop() {

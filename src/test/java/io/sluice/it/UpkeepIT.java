@@ -1,14 +1,13 @@
 package io.sluice.it;
 
+import static io.sluice.it.SluiceHarness.scalar;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sluice.testing.LeakCheck;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -33,13 +32,13 @@ class UpkeepIT {
                 Connection holder = h.connect("tx", "md5user", "md5pass");
                 Connection waiter = h.connect("tx", "md5user", "md5pass")) {
             holder.setAutoCommit(false);
-            assertEquals(1, one(holder, "select 1"), "the holder's transaction takes the only server");
+            assertEquals("1", scalar(holder, "select 1"), "the holder's transaction takes the only server");
             long t0 = System.nanoTime();
-            SQLException e = assertThrows(SQLException.class, () -> one(waiter, "select 2"));
+            SQLException e = assertThrows(SQLException.class, () -> scalar(waiter, "select 2"));
             long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
             assertTrue(e.getMessage().contains("query_wait_timeout"), e.getMessage());
             assertTrue(waitedMs >= 900 && waitedMs < 10_000, "waited " + waitedMs + " ms");
-            assertEquals(3, one(holder, "select 3"), "the holder is not disturbed");
+            assertEquals("3", scalar(holder, "select 3"), "the holder is not disturbed");
             holder.commit();
         }
     }
@@ -50,14 +49,14 @@ class UpkeepIT {
         try (SluiceHarness h = SluiceHarness.start(databases, "auth_type = md5\nserver_idle_timeout = 1",
                 SluiceHarness.USERLIST, 2);
                 Connection c = h.connect("idle", "md5user", "md5pass")) {
-            assertEquals(5, one(c, "select 5"));
+            assertEquals("5", scalar(c, "select 5"));
             assertTrue(serversOnPostgres() >= 1, "a server connection after the query");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
             while (serversOnPostgres() > 0 && System.nanoTime() < deadline) {
                 Thread.sleep(100);
             }
             assertEquals(0, serversOnPostgres(), "the idle server is closed");
-            assertEquals(6, one(c, "select 6"), "the client gets a new server when it needs one");
+            assertEquals("6", scalar(c, "select 6"), "the client gets a new server when it needs one");
         }
     }
 
@@ -83,14 +82,8 @@ class UpkeepIT {
 
     private static int serversOnPostgres() throws SQLException {
         try (Connection d = TestPostgres.direct()) {
-            return one(d, "select count(*) from pg_stat_activity where usename = 'md5user'");
+            return Integer.parseInt(scalar(d, "select count(*) from pg_stat_activity where usename = 'md5user'"));
         }
     }
 
-    private static int one(Connection c, String sql) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getInt(1);
-        }
-    }
 }
