@@ -1,11 +1,12 @@
 package io.sluice.it;
 
-import static io.sluice.it.SluiceHarness.scalar;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.sluice.testing.LeakCheck;
 import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -43,7 +44,7 @@ class LoopPlacementIT {
                 }
                 assertArrayEquals(new int[] {10, 10}, h.sluice().clientsPerLoop(), "then the emptier loop");
                 for (Connection c : clients) {
-                    assertEquals("42", scalar(c, "select 42"));
+                    assertEquals(42, one(c, "select 42"));
                 }
                 for (int i = 0; i < 5; i++) {
                     clients.remove(0).close();
@@ -51,7 +52,7 @@ class LoopPlacementIT {
                 awaitCounts(h, new int[] {5, 10});
                 clients.add(h.connect("tx", "md5user", "md5pass"));
                 assertArrayEquals(new int[] {6, 10}, h.sluice().clientsPerLoop(), "a freed place is taken again");
-                assertEquals("7", scalar(clients.get(clients.size() - 1), "select 7"));
+                assertEquals(7, one(clients.get(clients.size() - 1), "select 7"));
             } finally {
                 for (Connection c : clients) {
                     c.close();
@@ -67,12 +68,18 @@ class LoopPlacementIT {
             try (Connection a = h.connect("tx", "md5user", "md5pass");
                     Connection b = h.connect("tx", "md5user", "md5pass")) {
                 assertArrayEquals(new int[] {1, 1}, h.sluice().clientsPerLoop());
-                assertEquals("1", scalar(a, "select 1"));
-                assertEquals("2", scalar(b, "select 2"));
+                assertEquals(1, one(a, "select 1"));
+                assertEquals(2, one(b, "select 2"));
             }
         }
     }
 
+    private static int one(Connection c, String sql) throws Exception {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
 
     /** A client's close reaches Sluice a moment after the driver returns. */
     private static void awaitCounts(SluiceHarness h, int[] want) throws InterruptedException {

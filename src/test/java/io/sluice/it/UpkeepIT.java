@@ -18,7 +18,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * than query_wait_timeout gets PgBouncer's error, and a server connection idle past
  * server_idle_timeout is closed on PostgreSQL. The event loops wait for I/O without a timeout
  * when nothing is scheduled on them, so these also show that the upkeep reaches every loop, and
- * the login timeout that a timer scheduled on a loop still fires.
+ * (client_login_timeout) that a timer scheduled on a loop still fires.
  */
 @ExtendWith(LeakCheck.class)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
