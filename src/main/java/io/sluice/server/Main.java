@@ -32,6 +32,11 @@ public final class Main implements Callable<Integer> {
                     + Sluice.DEFAULT_PACK_CLIENTS + "; 1 spreads them evenly)")
     private int packClients = Sluice.DEFAULT_PACK_CLIENTS;
 
+    @Option(names = "--pack-cpu", paramLabel = "PERCENT",
+            description = "an event loop past --pack-clients keeps taking clients while it uses less than this "
+                    + "share of a core (default: " + Sluice.DEFAULT_PACK_CPU + "; 0 places by count only)")
+    private int packCpu = Sluice.DEFAULT_PACK_CPU;
+
     @Option(names = "--transport", paramLabel = "NAME",
             description = "socket transport: auto (default: io_uring where the kernel allows it, else epoll, "
                     + "else nio), io_uring, epoll or nio")
@@ -59,13 +64,17 @@ public final class Main implements Callable<Integer> {
             System.err.println("sluice: unknown --transport '" + transport + "': use one of " + Transport.NAMES);
             return 2;
         }
+        if (threads < 1 || packClients < 1 || packCpu < 0 || packCpu > 100) {
+            System.err.println("sluice: --threads and --pack-clients take a number from 1, --pack-cpu one from 0 to 100");
+            return 2;
+        }
         Sluice sluice;
         try {
             Config loaded = Config.load(config);
             if (loaded.settings().logfile() != null) {
                 addFileLog(logging, loaded.settings().logfile());
             }
-            sluice = Sluice.start(loaded, threads, packClients, transport);
+            sluice = Sluice.start(loaded, threads, packClients, packCpu, transport);
         } catch (ConfigException e) {
             System.err.println("sluice: configuration error: " + e.getMessage());
             return 2;

@@ -3,38 +3,60 @@ package io.sluice.server;
 import io.netty.channel.Channel;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.EventExecutorChooserFactory;
+import io.netty.util.concurrent.SingleThreadEventExecutor;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
- * Picks the event loop for a new client connection. The first loops are filled up to
- * {@code packSize} clients each before the next one takes any; once every loop has that many,
- * each new client goes to the loop with the fewest.
+ * Picks the event loop for a new client connection: the first loop (in order) that has fewer
+ * than {@code packSize} clients or is not busy, that is, used less than {@code busyPercent} of
+ * a core over the last {@link #SAMPLE_MILLIS} (smoothed). When every loop has that many clients
+ * and is busy, the loop with the fewest clients. A {@code busyPercent} of 0 packs by count only.
  *
- * <p>Why not Netty's round robin: a loop with only a few clients sleeps in epoll_wait after
- * nearly every message, and each sleep and wake-up is a context switch. Measured on 2 cores
- * with 10 busy pgbench clients, two half-used loops did ten times the context switches of one
- * loop and cost a quarter more CPU per transaction, for the same throughput. With many
- * clients, spreading them is what buys throughput, and it happens as before. Netty's own
- * {@code AutoScalingEventExecutorChooserFactory} scales by measured utilization, which lags a
- * burst of connects (a pgbench start-up would land every client on one loop).
+ * <p>Why not Netty's round robin: every loop that has work sleeps and wakes on its own, and each
+ * sleep and wake-up is a context switch and a system call; a loop with more connections finds
+ * more of them ready at each wake-up. Measured on 2 cores with 10 busy pgbench clients, two
+ * half-used loops did ten times the context switches of one loop and cost a quarter more CPU per
+ * transaction, for the same throughput; with 1,000 and 5,000 clients (docs/benchmarks.md), two
+ * loops slept twice as often per transaction as one and cost 15-25% more CPU per transaction,
+ * again for the same throughput, because one loop used under half a core. So a loop takes
+ * clients as long as it has a core's headroom, and the next loop starts taking them when it has
+ * not: more cores are used when the load needs them.
  *
- * <p>Counts are per connection, not per load: a client's future traffic is unknown when it
- * connects. Only the accept path should call {@link EventExecutorChooserFactory.EventExecutorChooser#next()};
- * each client channel is then {@link #track tracked} so its close frees its place.
+ * <p>The known cost: a connection stays on its loop. Clients that connected while their loop
+ * was idle stay there if their load grows later; only connections made after that go to other
+ * loops. Client pools that renew their connections (a maximum lifetime) spread out again.
+ * Netty's own {@code AutoScalingEventExecutorChooserFactory} also scales by utilization, by
+ * suspending and resuming whole loops; this only decides where new clients go.
+ *
+ * <p>Counts are per connection: only the accept path should call
+ * {@link EventExecutorChooserFactory.EventExecutorChooser#next()}; each client channel is then
+ * {@link #track tracked} so its close frees its place.
  */
 final class PackingChooser implements EventExecutorChooserFactory {
+    /** How often each loop's CPU use is measured ({@link #sample}). */
+    static final long SAMPLE_MILLIS = 100;
+
     private final int packSize;
+    private final int busyPermille;
     private volatile Chooser chooser;
 
-    PackingChooser(int packSize) {
+    /**
+     * @param packSize clients a loop takes whatever its load (1: none)
+     * @param busyPercent CPU use, in percent of one core, from which a loop counts as busy; 0
+     *     places by count only
+     */
+    PackingChooser(int packSize, int busyPercent) {
         this.packSize = Math.max(1, packSize);
+        this.busyPermille = Math.max(0, Math.min(100, busyPercent)) * 10;
     }
 
     @Override
     public EventExecutorChooser newChooser(EventExecutor[] executors) {
-        Chooser c = new Chooser(executors, packSize);
+        Chooser c = new Chooser(executors, packSize, busyPermille);
         chooser = c;
         return c;
     }
@@ -57,6 +79,17 @@ final class PackingChooser implements EventExecutorChooserFactory {
         }
     }
 
+    /**
+     * Measures each loop's CPU use since the last call. Called every {@link #SAMPLE_MILLIS} from
+     * a thread that is not an event loop (it may wait for a loop's thread to start).
+     */
+    void sample() {
+        Chooser c = chooser;
+        if (c != null && c.busyPermille > 0) {
+            c.sample(System.nanoTime());
+        }
+    }
+
     /** Clients on each loop now, for tests and diagnostics. */
     int[] clientsPerLoop() {
         Chooser c = chooser;
@@ -67,18 +100,51 @@ final class PackingChooser implements EventExecutorChooserFactory {
         return out;
     }
 
+    /** Each loop's smoothed CPU use in thousandths of a core, for tests and diagnostics. */
+    int[] loadPerLoop() {
+        Chooser c = chooser;
+        int[] out = new int[c.executors.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = c.load.get(i);
+        }
+        return out;
+    }
+
     static final class Chooser implements EventExecutorChooser {
+        private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
         private final EventExecutor[] executors;
         private final Map<EventExecutor, Integer> index = new IdentityHashMap<>();
         private final int packSize;
+        /** 0 when placing by count only: asked for, or the JVM cannot measure thread CPU time. */
+        final int busyPermille;
         final AtomicIntegerArray clients;
+        /** Smoothed CPU use per loop, thousandths of a core; written by {@link #sample} only. */
+        final AtomicIntegerArray load;
+        /** Loop thread ids, 0 until known; CPU nanoseconds and time at the last sample. */
+        private final long[] threadIds;
+        private final long[] lastCpu;
+        private long lastNanos;
 
-        Chooser(EventExecutor[] executors, int packSize) {
+        Chooser(EventExecutor[] executors, int packSize, int busyPermille) {
             this.executors = executors.clone();
             this.packSize = packSize;
+            this.busyPermille = busyPermille > 0 && cpuTimeMeasurable() ? busyPermille : 0;
             this.clients = new AtomicIntegerArray(executors.length);
+            this.load = new AtomicIntegerArray(executors.length);
+            this.threadIds = new long[executors.length];
+            this.lastCpu = new long[executors.length];
+            java.util.Arrays.fill(lastCpu, -1);
             for (int i = 0; i < executors.length; i++) {
                 index.put(executors[i], i);
+            }
+        }
+
+        private static boolean cpuTimeMeasurable() {
+            try {
+                return THREADS.isThreadCpuTimeSupported() && THREADS.isThreadCpuTimeEnabled();
+            } catch (UnsupportedOperationException e) {
+                return false;
             }
         }
 
@@ -92,7 +158,7 @@ final class PackingChooser implements EventExecutorChooserFactory {
             int least = 0;
             for (int i = 0; i < executors.length; i++) {
                 int n = clients.get(i);
-                if (n < packSize) {
+                if (n < packSize || load.get(i) < busyPermille) {
                     least = i;
                     break;
                 }
@@ -107,6 +173,39 @@ final class PackingChooser implements EventExecutorChooserFactory {
         @Override
         public EventExecutor next() {
             return executors[pick()];
+        }
+
+        void sample(long now) {
+            long wall = now - lastNanos;
+            lastNanos = now;
+            for (int i = 0; i < executors.length; i++) {
+                long cpu = cpuNanos(i);
+                long before = lastCpu[i];
+                lastCpu[i] = cpu;
+                if (cpu < 0 || before < 0 || wall <= 0) {
+                    continue;
+                }
+                long measured = Math.min(1000, (cpu - before) * 1000 / wall);
+                // Half the last window, half the history: a burst shows within two samples, one
+                // quiet window does not make a busy loop look idle.
+                load.set(i, (int) ((load.get(i) + measured) / 2));
+            }
+        }
+
+        /** CPU time of loop {@code i}'s thread, or -1 when it is not running. */
+        private long cpuNanos(int i) {
+            if (threadIds[i] == 0) {
+                if (!(executors[i] instanceof SingleThreadEventExecutor e) || e.isShuttingDown()) {
+                    return -1;
+                }
+                try {
+                    // Starts the loop's thread if it has not started yet, and waits for it.
+                    threadIds[i] = e.threadProperties().id();
+                } catch (RuntimeException stopping) {
+                    return -1;
+                }
+            }
+            return THREADS.getThreadCpuTime(threadIds[i]);
         }
     }
 }

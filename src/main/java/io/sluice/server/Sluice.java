@@ -70,11 +70,16 @@ public final class Sluice implements AutoCloseable {
 
     /** Clients per event loop that the first loops take before the next one gets any (see {@link PackingChooser}). */
     public static final int DEFAULT_PACK_CLIENTS = 32;
+    /**
+     * CPU use, in percent of one core, from which a loop that has its {@link #DEFAULT_PACK_CLIENTS}
+     * leaves new clients to the next loop (see {@link PackingChooser}); 0 places by count only.
+     */
+    public static final int DEFAULT_PACK_CPU = 75;
 
-    private Sluice(Config config, AuthFile authFile, int threads, int packClients, String transportName) {
+    private Sluice(Config config, AuthFile authFile, int threads, int packClients, int packCpu, String transportName) {
         this.config = config;
         this.transport = Transport.choose(transportName);
-        this.chooser = new PackingChooser(packClients);
+        this.chooser = new PackingChooser(packClients, packCpu);
         this.group = transport.newGroup(threads, chooser);
         List<EventLoop> loops = new ArrayList<>();
         for (EventExecutor e : group) {
@@ -121,6 +126,15 @@ public final class Sluice implements AutoCloseable {
      */
     public static Sluice start(Config config, int threads, int packClients, String transport)
             throws ConfigException, IOException, InterruptedException {
+        return start(config, threads, packClients, DEFAULT_PACK_CPU, transport);
+    }
+
+    /**
+     * As {@link #start(Config, int, int, String)}; {@code packCpu}: the CPU use, in percent of a
+     * core, below which a loop keeps taking clients past {@code packClients} (0: by count only).
+     */
+    public static Sluice start(Config config, int threads, int packClients, int packCpu, String transport)
+            throws ConfigException, IOException, InterruptedException {
         Path configFile = config.path();
         for (String w : config.warnings()) {
             log.warn(w);
@@ -136,7 +150,7 @@ public final class Sluice implements AutoCloseable {
                 throw new ConfigException(configFile, "auth_file: cannot read " + s.authFile() + ": " + e);
             }
         }
-        Sluice sluice = new Sluice(config, authFile, threads, packClients, transport);
+        Sluice sluice = new Sluice(config, authFile, threads, packClients, packCpu, transport);
         try {
             sluice.bind();
         } catch (IOException | RuntimeException | InterruptedException e) {
@@ -197,6 +211,14 @@ public final class Sluice implements AutoCloseable {
                 }
             }
         }, 1, 1, TimeUnit.SECONDS);
+        upkeepTicker.scheduleAtFixedRate(() -> {
+            try {
+                chooser.sample();
+            } catch (RuntimeException e) {
+                // As above: an exception escaping would end the sampling for good.
+                log.warn("measuring event loop load: {}", e.toString());
+            }
+        }, PackingChooser.SAMPLE_MILLIS, PackingChooser.SAMPLE_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     private int listenersCount() {
@@ -263,6 +285,11 @@ public final class Sluice implements AutoCloseable {
     /** Client connections on each event loop now. */
     public int[] clientsPerLoop() {
         return chooser.clientsPerLoop();
+    }
+
+    /** Each event loop's recent CPU use, in thousandths of a core (0 when placing by count only). */
+    public int[] loadPerLoop() {
+        return chooser.loadPerLoop();
     }
 
     public PoolManager pools() {

@@ -2,12 +2,14 @@ package io.sluice.it;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sluice.testing.LeakCheck;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -15,9 +17,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Which event loop a client lands on: the first loop takes clients up to --pack-clients, then
- * the next; past that they are spread evenly; a closed client frees its place. Every client
- * keeps working wherever it lands.
+ * Which event loop a client lands on. By count (--pack-cpu 0): the first loop takes clients up
+ * to --pack-clients, then the next; past that they are spread evenly; a closed client frees its
+ * place. By default a loop past --pack-clients also keeps taking clients while it is not busy.
+ * Every client keeps working wherever it lands.
  */
 @ExtendWith(LeakCheck.class)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -70,6 +73,30 @@ class LoopPlacementIT {
                 assertArrayEquals(new int[] {1, 1}, h.sluice().clientsPerLoop());
                 assertEquals(1, one(a, "select 1"));
                 assertEquals(2, one(b, "select 2"));
+            }
+        }
+    }
+
+    @Test
+    void aLoopWithHeadroomKeepsTakingClients() throws Exception {
+        try (SluiceHarness h = SluiceHarness.start(DATABASES, SETTINGS, SluiceHarness.USERLIST, 2, 4,
+                io.sluice.server.Sluice.DEFAULT_PACK_CPU)) {
+            List<Connection> clients = new ArrayList<>();
+            try {
+                for (int i = 0; i < 10; i++) {
+                    clients.add(h.connect("tx", "md5user", "md5pass"));
+                }
+                int[] load = h.sluice().loadPerLoop();
+                assertTrue(load[0] < 750, "ten logins keep a loop far from busy: " + Arrays.toString(load));
+                assertArrayEquals(new int[] {10, 0}, h.sluice().clientsPerLoop(),
+                        "past --pack-clients 4, the first loop still has a core's headroom");
+                for (int i = 0; i < clients.size(); i++) {
+                    assertEquals(i, one(clients.get(i), "select " + i));
+                }
+            } finally {
+                for (Connection c : clients) {
+                    c.close();
+                }
             }
         }
     }

@@ -67,12 +67,24 @@ public final class SluiceHarness implements AutoCloseable {
     /** As above; {@code packClients} as Sluice's --pack-clients. */
     public static SluiceHarness start(String databases, String settings, String userlist, int threads,
             int packClients) {
-        return start(databases, settings, userlist, threads, packClients, transport());
+        return start(databases, settings, userlist, threads, packClients, 0, transport());
+    }
+
+    /** As above; {@code packCpu} as Sluice's --pack-cpu (0: clients placed by count only). */
+    public static SluiceHarness start(String databases, String settings, String userlist, int threads,
+            int packClients, int packCpu) {
+        return start(databases, settings, userlist, threads, packClients, packCpu, transport());
     }
 
     /** As above, on the socket transport named (see Sluice's --transport). */
     public static SluiceHarness start(String databases, String settings, String userlist, int threads,
             int packClients, String transport) {
+        return start(databases, settings, userlist, threads, packClients, 0, transport);
+    }
+
+    /** As above, with {@code packCpu} as Sluice's --pack-cpu. */
+    public static SluiceHarness start(String databases, String settings, String userlist, int threads,
+            int packClients, int packCpu, String transport) {
         try {
             Path dir = Files.createTempDirectory("sluice-it");
             Files.writeString(dir.resolve("userlist.txt"), userlist);
@@ -86,7 +98,7 @@ public final class SluiceHarness implements AutoCloseable {
                     + settings + "\n";
             Path file = dir.resolve("pgbouncer.ini");
             Files.writeString(file, ini);
-            return new SluiceHarness(dir, Sluice.start(Config.load(file), threads, packClients, transport), port);
+            return new SluiceHarness(dir, Sluice.start(Config.load(file), threads, packClients, packCpu, transport), port);
         } catch (Exception e) {
             throw new IllegalStateException("Sluice did not start: " + e.getMessage(), e);
         }
