@@ -47,6 +47,11 @@ public final class Settings {
     private final Path logfile;
     private final Path pidfile;
     private final List<String> trackExtraParameters;
+    // Read at every client login: parsed once here, not per login.
+    private final int maxClientConn;
+    private final int maxPacketSize;
+    private final Duration clientLoginTimeout;
+    private final boolean applicationNameAddHost;
 
     /**
      * Checks every explicit entry (file, line and key in the error) and fixes the typed values.
@@ -89,6 +94,10 @@ public final class Settings {
         this.logfile = path("logfile");
         this.pidfile = path("pidfile");
         this.trackExtraParameters = Values.commaList(value("track_extra_parameters"));
+        this.maxClientConn = intValue("max_client_conn");
+        this.maxPacketSize = intValue("max_packet_size");
+        this.clientLoginTimeout = durationValue("client_login_timeout");
+        this.applicationNameAddHost = booleanValue("application_name_add_host");
     }
 
     /** Every known setting's name, alphabetical. */
@@ -194,7 +203,7 @@ public final class Settings {
     }
 
     public int maxClientConn() {
-        return intValue("max_client_conn");
+        return maxClientConn;
     }
 
     public int defaultPoolSize() {
@@ -247,7 +256,7 @@ public final class Settings {
     }
 
     public int maxPacketSize() {
-        return intValue("max_packet_size");
+        return maxPacketSize;
     }
 
     public Duration serverLoginRetry() {
@@ -259,7 +268,7 @@ public final class Settings {
     }
 
     public Duration clientLoginTimeout() {
-        return durationValue("client_login_timeout");
+        return clientLoginTimeout;
     }
 
     /** 0 = wait forever. */
@@ -285,7 +294,7 @@ public final class Settings {
     }
 
     public boolean applicationNameAddHost() {
-        return booleanValue("application_name_add_host");
+        return applicationNameAddHost;
     }
 
     public String serverCheckQuery() {
