@@ -34,7 +34,8 @@ public final class Main implements Callable<Integer> {
 
     @Option(names = "--pack-cpu", paramLabel = "PERCENT",
             description = "an event loop past --pack-clients keeps taking clients while it uses less than this "
-                    + "share of a core (default: " + Sluice.DEFAULT_PACK_CPU + "; 0 places by count only)")
+                    + "share of a core (default: " + Sluice.DEFAULT_PACK_CPU + ", by count only; 75 saves CPU, "
+                    + "see docs/pooling.md)")
     private int packCpu = Sluice.DEFAULT_PACK_CPU;
 
     @Option(names = "--transport", paramLabel = "NAME",

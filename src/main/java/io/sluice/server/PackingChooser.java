@@ -14,17 +14,21 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * Picks the event loop for a new client connection: the first loop (in order) that has fewer
  * than {@code packSize} clients or is not busy, that is, used less than {@code busyPercent} of
  * a core over the last {@link #SAMPLE_MILLIS} (smoothed). When every loop has that many clients
- * and is busy, the loop with the fewest clients. A {@code busyPercent} of 0 packs by count only.
+ * and is busy, the loop with the fewest clients. A {@code busyPercent} of 0 (the default) packs
+ * by count only.
  *
  * <p>Why not Netty's round robin: every loop that has work sleeps and wakes on its own, and each
  * sleep and wake-up is a context switch and a system call; a loop with more connections finds
  * more of them ready at each wake-up. Measured on 2 cores with 10 busy pgbench clients, two
  * half-used loops did ten times the context switches of one loop and cost a quarter more CPU per
- * transaction, for the same throughput; with 1,000 and 5,000 clients (docs/benchmarks.md), two
- * loops slept twice as often per transaction as one and cost 15-25% more CPU per transaction,
- * again for the same throughput, because one loop used under half a core. So a loop takes
- * clients as long as it has a core's headroom, and the next loop starts taking them when it has
- * not: more cores are used when the load needs them.
+ * transaction, for the same throughput: hence the pack by count, on by default.
+ *
+ * <p>Packing by load (off by default): with 1,000 and 5,000 clients on the benchmark machine
+ * (docs/benchmarks.md), two loops slept twice as often per transaction as one and cost 15-25%
+ * more CPU per transaction, while one loop used under half a core. But there the cores are
+ * oversubscribed (pgbench and PostgreSQL share them), and one loop's thread, waiting its turn
+ * for a core, served 5-15% fewer short select-only transactions than two: throughput first, so
+ * the default spreads, and {@code --pack-cpu} is there for a machine where CPU matters more.
  *
  * <p>The known cost: a connection stays on its loop. Clients that connected while their loop
  * was idle stay there if their load grows later; only connections made after that go to other
@@ -77,6 +81,11 @@ final class PackingChooser implements EventExecutorChooserFactory {
         if (i >= 0) {
             c.clients.decrementAndGet(i);
         }
+    }
+
+    /** True when loads count (--pack-cpu above 0): {@link #sample} must then be called. */
+    boolean placesByLoad() {
+        return busyPermille > 0;
     }
 
     /**
