@@ -6,6 +6,7 @@ import io.netty.util.concurrent.EventExecutorChooserFactory;
 import io.netty.util.concurrent.SingleThreadEventExecutor;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicIntegerArray;
@@ -83,9 +84,13 @@ final class PackingChooser implements EventExecutorChooserFactory {
         }
     }
 
-    /** True when loads count (--pack-cpu above 0): {@link #sample} must then be called. */
+    /**
+     * True when loads count (--pack-cpu above 0, and the JVM measures thread CPU time):
+     * {@link #sample} must then be called.
+     */
     boolean placesByLoad() {
-        return busyPermille > 0;
+        Chooser c = chooser;
+        return c != null && c.busyPermille > 0;
     }
 
     /**
@@ -101,20 +106,18 @@ final class PackingChooser implements EventExecutorChooserFactory {
 
     /** Clients on each loop now, for tests and diagnostics. */
     int[] clientsPerLoop() {
-        Chooser c = chooser;
-        int[] out = new int[c.executors.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = c.clients.get(i);
-        }
-        return out;
+        return copy(chooser.clients);
     }
 
     /** Each loop's smoothed CPU use in thousandths of a core, for tests and diagnostics. */
     int[] loadPerLoop() {
-        Chooser c = chooser;
-        int[] out = new int[c.executors.length];
+        return copy(chooser.load);
+    }
+
+    private static int[] copy(AtomicIntegerArray a) {
+        int[] out = new int[a.length()];
         for (int i = 0; i < out.length; i++) {
-            out[i] = c.load.get(i);
+            out[i] = a.get(i);
         }
         return out;
     }
@@ -143,7 +146,7 @@ final class PackingChooser implements EventExecutorChooserFactory {
             this.load = new AtomicIntegerArray(executors.length);
             this.threadIds = new long[executors.length];
             this.lastCpu = new long[executors.length];
-            java.util.Arrays.fill(lastCpu, -1);
+            Arrays.fill(lastCpu, -1);
             for (int i = 0; i < executors.length; i++) {
                 index.put(executors[i], i);
             }
