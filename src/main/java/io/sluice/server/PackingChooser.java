@@ -94,14 +94,12 @@ final class PackingChooser implements EventExecutorChooserFactory {
     }
 
     /**
-     * Measures each loop's CPU use since the last call. Called every {@link #SAMPLE_MILLIS} from
-     * a thread that is not an event loop (it may wait for a loop's thread to start).
+     * Measures each loop's CPU use since the last call. Called every {@link #SAMPLE_MILLIS} when
+     * {@link #placesByLoad}, from a thread that is not an event loop (it may wait for a loop's
+     * thread to start).
      */
     void sample() {
-        Chooser c = chooser;
-        if (c != null && c.busyPermille > 0) {
-            c.sample(System.nanoTime());
-        }
+        chooser.sample(System.nanoTime());
     }
 
     /** Clients on each loop now, for tests and diagnostics. */

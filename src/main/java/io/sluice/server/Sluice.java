@@ -120,21 +120,14 @@ public final class Sluice implements AutoCloseable {
      */
     public static Sluice start(Config config, int threads, int packClients)
             throws ConfigException, IOException, InterruptedException {
-        return start(config, threads, packClients, "auto");
+        return start(config, threads, packClients, DEFAULT_PACK_CPU, "auto");
     }
 
     /**
-     * As {@link #start(Config, int, int)}, on the socket {@code transport} named: auto,
-     * io_uring, epoll or nio (one this system lacks falls back: io_uring, epoll, nio).
-     */
-    public static Sluice start(Config config, int threads, int packClients, String transport)
-            throws ConfigException, IOException, InterruptedException {
-        return start(config, threads, packClients, DEFAULT_PACK_CPU, transport);
-    }
-
-    /**
-     * As {@link #start(Config, int, int, String)}; {@code packCpu}: the CPU use, in percent of a
-     * core, below which a loop keeps taking clients past {@code packClients} (0: by count only).
+     * As {@link #start(Config, int, int)}; {@code packCpu}: the CPU use, in percent of a core,
+     * below which a loop keeps taking clients past {@code packClients} (0: by count only);
+     * {@code transport}: the socket transport named, auto, io_uring, epoll or nio (one this
+     * system lacks falls back: io_uring, epoll, nio).
      */
     public static Sluice start(Config config, int threads, int packClients, int packCpu, String transport)
             throws ConfigException, IOException, InterruptedException {
