@@ -17,7 +17,11 @@ import java.util.List;
 /**
  * The idle-scale load tool of bench/run: opens N authenticated client connections to a pooler
  * (md5 or trust), keeps them open and idle while 1% of them run {@code SELECT 1} in a loop, and
- * prints progress lines the bench script reads ({@code READY n}, {@code QUERIES n}).
+ * prints progress lines the bench script reads ({@code HALF n}, {@code READY n}, {@code QUERIES n}).
+ * At half the clients it stops for {@code idle.halfHoldMillis} (after printing {@code HALF}), so
+ * that the script can read the pooler's memory there too: what the second half adds is the
+ * marginal cost of an idle client, without what the first logins cost once (JIT-compiled code,
+ * allocator chunks).
  *
  * <p>One thread and one NIO selector, so the tool itself stays small next to 10,000 sockets.
  * Usage: {@code IdleScale host port user password database clients activeSeconds}.
@@ -60,11 +64,19 @@ public final class IdleScale {
         int ready = 0;
         long queries = 0;
         int opened = 0;
+        boolean halfReported = false;
         long deadline = Long.MAX_VALUE;
         long start = System.nanoTime();
         while (true) {
             // Open in batches, so the pooler's accept queue is not flooded.
-            while (opened < clients && opened - ready < 200) {
+            int limit = ready < clients / 2 ? clients / 2 : clients;
+            if (ready == clients / 2 && !halfReported) {
+                halfReported = true;
+                System.out.println("HALF " + ready);
+                System.out.flush();
+                Thread.sleep(Long.getLong("idle.halfHoldMillis", 0));
+            }
+            while (opened < limit && opened - ready < 200) {
                 SocketChannel ch = SocketChannel.open();
                 ch.configureBlocking(false);
                 ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
