@@ -18,7 +18,7 @@ public final class ScramKeyCache {
     static final int SALT_LENGTH = 16;
     static final int ITERATIONS = 4096;
 
-    private record Entry(String password, ScramKeys keys) {
+    private record Entry(String password, Secret.Scram keys) {
         @Override
         public String toString() {
             return "Entry[***]";
@@ -41,9 +41,9 @@ public final class ScramKeyCache {
      * (and cached) from a plaintext secret; {@code null} for an md5 secret, from which
      * SCRAM is impossible (the caller then runs a mock exchange or falls back to md5).
      */
-    public ScramKeys keysFor(String user, Secret secret) {
+    public Secret.Scram keysFor(String user, Secret secret) {
         if (secret instanceof Secret.Scram scram) {
-            return ScramKeys.fromSecret(scram);
+            return scram;
         }
         if (!(secret instanceof Secret.Plain plain)) {
             return null;

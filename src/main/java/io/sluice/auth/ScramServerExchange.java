@@ -42,7 +42,7 @@ public final class ScramServerExchange {
 
     private enum State { AWAIT_CLIENT_FIRST, AWAIT_CLIENT_FINAL, SUCCEEDED, FAILED }
 
-    private final ScramKeys keys;
+    private final Secret.Scram keys;
     private final boolean mock;
     private final String serverNonce;
 
@@ -53,7 +53,7 @@ public final class ScramServerExchange {
     private String nonce;
     private byte[] clientKey;
 
-    private ScramServerExchange(ScramKeys keys, boolean mock, String serverNonce) {
+    private ScramServerExchange(Secret.Scram keys, boolean mock, String serverNonce) {
         this.keys = keys;
         this.mock = mock;
         this.serverNonce = serverNonce;
@@ -65,12 +65,12 @@ public final class ScramServerExchange {
      * @param keysOrNull the user's keys, or null for an unknown user or one whose secret
      *     cannot do SCRAM (md5): then a mock exchange that always fails is run
      */
-    public static ScramServerExchange start(String user, ScramKeys keysOrNull, SecureRandom rnd) {
+    public static ScramServerExchange start(String user, Secret.Scram keysOrNull, SecureRandom rnd) {
         return start(user, keysOrNull, ScramFunctions.nonce(SERVER_NONCE_LENGTH, rnd));
     }
 
     /** With a fixed server nonce, to replay published exchanges (RFC 7677) in tests. */
-    static ScramServerExchange start(String user, ScramKeys keysOrNull, String serverNonce) {
+    static ScramServerExchange start(String user, Secret.Scram keysOrNull, String serverNonce) {
         if (keysOrNull != null) {
             return new ScramServerExchange(keysOrNull, false, serverNonce);
         }
@@ -83,11 +83,11 @@ public final class ScramServerExchange {
         return b;
     }
 
-    private static ScramKeys mockKeys(String user) {
+    private static Secret.Scram mockKeys(String user) {
         byte[] mac = ScramFunctions.hmac(ScramKeys.MECHANISM, MOCK_SALT_KEY,
                 String.valueOf(user).getBytes(StandardCharsets.UTF_8));
         byte[] salt = Arrays.copyOf(mac, ScramKeyCache.SALT_LENGTH);
-        return new ScramKeys(ScramKeyCache.ITERATIONS, salt, MOCK_KEY, MOCK_KEY);
+        return new Secret.Scram(ScramKeyCache.ITERATIONS, salt, MOCK_KEY, MOCK_KEY);
     }
 
     /**
@@ -216,7 +216,7 @@ public final class ScramServerExchange {
     }
 
     /** The keys this exchange checked against (mock keys for a mock exchange). */
-    public ScramKeys keys() {
+    public Secret.Scram keys() {
         return keys;
     }
 

@@ -98,36 +98,13 @@ public final class Sluice implements AutoCloseable {
         return transport.name();
     }
 
-    /** Loads {@code configFile} and starts listening. Fails with a message naming file and line. */
-    public static Sluice start(Path configFile) throws ConfigException, IOException, InterruptedException {
-        return start(configFile, Runtime.getRuntime().availableProcessors());
-    }
-
-    /** As {@link #start(Path)}, with {@code threads} event loops (default: one per core). */
-    public static Sluice start(Path configFile, int threads)
-            throws ConfigException, IOException, InterruptedException {
-        return start(Config.load(configFile), threads);
-    }
-
-    /** Starts from an already loaded config. */
-    public static Sluice start(Config config, int threads) throws ConfigException, IOException, InterruptedException {
-        return start(config, threads, DEFAULT_PACK_CLIENTS);
-    }
-
     /**
-     * As {@link #start(Config, int)}; {@code packClients}: how many clients a loop takes before
-     * the next loop gets any (1 spreads clients evenly from the first).
-     */
-    public static Sluice start(Config config, int threads, int packClients)
-            throws ConfigException, IOException, InterruptedException {
-        return start(config, threads, packClients, DEFAULT_PACK_CPU, "auto");
-    }
-
-    /**
-     * As {@link #start(Config, int, int)}; {@code packCpu}: the CPU use, in percent of a core,
-     * below which a loop keeps taking clients past {@code packClients} (0: by count only);
-     * {@code transport}: the socket transport named, auto, io_uring, epoll or nio (one this
-     * system lacks falls back: io_uring, epoll, nio).
+     * Starts listening with a loaded config: {@code threads} event loops; {@code packClients},
+     * how many clients a loop takes before the next loop gets any (1 spreads them evenly);
+     * {@code packCpu}, the CPU use in percent of a core below which a loop keeps taking
+     * clients past {@code packClients} (0: by count only); {@code transport}, the socket
+     * transport named, auto, io_uring, epoll or nio (one this system lacks falls back:
+     * io_uring, epoll, nio).
      */
     public static Sluice start(Config config, int threads, int packClients, int packCpu, String transport)
             throws ConfigException, IOException, InterruptedException {

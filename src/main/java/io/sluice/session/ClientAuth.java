@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.sluice.auth.Md5Auth;
 import io.sluice.auth.PasswordCheck;
 import io.sluice.auth.ScramAuthException;
-import io.sluice.auth.ScramKeys;
 import io.sluice.auth.ScramServerExchange;
 import io.sluice.auth.Secret;
 import io.sluice.config.AuthType;
@@ -92,7 +91,7 @@ final class ClientAuth {
 
     private Step beginScram(ByteBuf out) {
         method = Method.SCRAM;
-        ScramKeys keys = secret == null ? null : ctx.scramKeys().keysFor(user, secret);
+        Secret.Scram keys = secret == null ? null : ctx.scramKeys().keysFor(user, secret);
         scram = ScramServerExchange.start(user, keys, ctx.random());
         PgWriter.authSasl(out, "SCRAM-SHA-256");
         return Step.CONTINUE;

@@ -12,7 +12,7 @@ class PasswordCheckTest {
     void plainMd5AndScramSecrets() {
         Secret plain = new Secret.Plain("secret");
         Secret md5 = Secret.parse(Md5Auth.encrypt("secret", "postgres"));
-        Secret scram = ScramKeys.derive("secret", new byte[16], 4096).toSecret();
+        Secret scram = ScramKeys.derive("secret", new byte[16], 4096);
         for (Secret s : new Secret[] {plain, md5, scram}) {
             assertThat(PasswordCheck.verifyCleartext("postgres", s, "secret")).as(s.toString()).isTrue();
             assertThat(PasswordCheck.verifyCleartext("postgres", s, "Secret")).as(s.toString()).isFalse();
@@ -26,19 +26,19 @@ class PasswordCheckTest {
     void keyCacheDerivesOncePerPasswordAndNotFromMd5() {
         ScramKeyCache cache = new ScramKeyCache(new SecureRandom());
         Secret plain = new Secret.Plain("secret");
-        ScramKeys first = cache.keysFor("alice", plain);
+        Secret.Scram first = cache.keysFor("alice", plain);
         assertThat(first.salt()).hasSize(16);
         assertThat(first.iterations()).isEqualTo(4096);
         assertThat(cache.keysFor("alice", new Secret.Plain("secret"))).isSameAs(first);
-        assertThat(PasswordCheck.verifyCleartext("alice", first.toSecret(), "secret")).isTrue();
+        assertThat(PasswordCheck.verifyCleartext("alice", first, "secret")).isTrue();
 
-        ScramKeys changed = cache.keysFor("alice", new Secret.Plain("new"));
+        Secret.Scram changed = cache.keysFor("alice", new Secret.Plain("new"));
         assertThat(changed).isNotEqualTo(first);
-        assertThat(PasswordCheck.verifyCleartext("alice", changed.toSecret(), "new")).isTrue();
+        assertThat(PasswordCheck.verifyCleartext("alice", changed, "new")).isTrue();
         assertThat(cache.size()).isEqualTo(1);
 
-        Secret.Scram scram = ScramKeys.derive("x", new byte[16], 4096).toSecret();
-        assertThat(cache.keysFor("bob", scram)).isEqualTo(ScramKeys.fromSecret(scram));
+        Secret.Scram scram = ScramKeys.derive("x", new byte[16], 4096);
+        assertThat(cache.keysFor("bob", scram)).isSameAs(scram);
         assertThat(cache.keysFor("carol", Secret.parse(Md5Auth.encrypt("x", "carol")))).isNull();
     }
 }

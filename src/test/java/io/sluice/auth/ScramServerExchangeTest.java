@@ -21,7 +21,7 @@ class ScramServerExchangeTest {
 
     private static final SecureRandom RND = new SecureRandom();
     private static final byte[] SALT = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
-    private static final ScramKeys KEYS = ScramKeys.derive("secret", SALT, 4096);
+    private static final Secret.Scram KEYS = ScramKeys.derive("secret", SALT, 4096);
 
     private static ScramClient client(String password) {
         return ScramClient.builder()
@@ -133,7 +133,7 @@ class ScramServerExchangeTest {
     void rfc7677ExampleExchange() throws Exception {
         Secret.Scram secret = (Secret.Scram) Secret.parse("SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$"
                 + "WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=");
-        ScramServerExchange server = ScramServerExchange.start("user", ScramKeys.fromSecret(secret),
+        ScramServerExchange server = ScramServerExchange.start("user", secret,
                 "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0");
 
         assertThat(server.clientFirst("n,,n=user,r=rOprNGfwEbeRWgbNEkqO")).isEqualTo(
