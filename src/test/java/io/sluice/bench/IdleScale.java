@@ -19,7 +19,7 @@ import java.util.List;
  * (md5 or trust), keeps them open and idle while 1% of them run {@code SELECT 1} in a loop, and
  * prints progress lines the bench script reads ({@code HALF n}, {@code READY n}, {@code QUERIES n}).
  * At half the clients, and again with all of them before the queries start, it stops for
- * {@code idle.halfHoldMillis} (after printing {@code HALF n}, {@code READY n}), so that the
+ * {@code idle.pauseMillis} (after printing {@code HALF n}, {@code READY n}), so that the
  * script can read the pooler's memory there too: what the second half adds is the marginal cost
  * of an idle client, without what the first logins cost once (JIT-compiled code, allocator
  * chunks) and without what the queries add.
@@ -75,7 +75,7 @@ public final class IdleScale {
                 halfReported = true;
                 System.out.println("HALF " + ready);
                 System.out.flush();
-                Thread.sleep(Long.getLong("idle.halfHoldMillis", 0));
+                Thread.sleep(Long.getLong("idle.pauseMillis", 0));
             }
             while (opened < limit && opened - ready < 200) {
                 SocketChannel ch = SocketChannel.open();
@@ -117,7 +117,7 @@ public final class IdleScale {
                                 System.out.println("READY " + ready + " in "
                                         + (System.nanoTime() - start) / 1_000_000 + " ms");
                                 System.out.flush();
-                                Thread.sleep(Long.getLong("idle.halfHoldMillis", 0));
+                                Thread.sleep(Long.getLong("idle.pauseMillis", 0));
                                 deadline = System.nanoTime() + activeSeconds * 1_000_000_000L;
                             }
                         }
