@@ -67,11 +67,20 @@ public final class Md5Auth {
     }
 
     private static byte[] md5(byte[] input) {
+        // digest() leaves the instance reset for the next use.
+        return MD5.get().digest(input);
+    }
+
+    /**
+     * One instance per thread: looking MD5 up through the security providers at every login
+     * cost more than the hash itself.
+     */
+    private static final ThreadLocal<MessageDigest> MD5 = ThreadLocal.withInitial(() -> {
         try {
-            return MessageDigest.getInstance("MD5").digest(input);
+            return MessageDigest.getInstance("MD5");
         } catch (NoSuchAlgorithmException e) {
             // Every Java SE implementation must provide MD5.
             throw new IllegalStateException(e);
         }
-    }
+    });
 }

@@ -1,6 +1,5 @@
 package io.sluice.session;
 
-import java.security.SecureRandom;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -14,7 +13,7 @@ public final class CancelRegistry {
      * Draws a random BackendKeyData not in use and registers {@code session} under it; returns
      * it as processId in the high 32 bits, secret key in the low ones.
      */
-    long register(ClientSession session, SecureRandom random) {
+    long register(ClientSession session, LoginRandom random) {
         while (true) {
             long key = key(random.nextInt() & 0x7fffffff, random.nextInt());
             if (sessions.putIfAbsent(key, session) == null) {

@@ -79,7 +79,7 @@ final class ClientAuth {
                 }
                 method = Method.MD5;
                 md5Salt = new byte[4];
-                ctx.random().nextBytes(md5Salt);
+                ctx.loginRandom().nextBytes(md5Salt);
                 PgWriter.authMd5(out, md5Salt);
                 return Step.CONTINUE;
             case SCRAM_SHA_256:

@@ -337,7 +337,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         bypass = Relay.canBypass(channel);
         shard = pool.shard(ctx.pools().loopIndex(channel.eventLoop()));
         shard.clientJoined();
-        long key = ctx.cancels().register(this, ctx.random());
+        long key = ctx.cancels().register(this, ctx.loginRandom());
         cancelPid = (int) (key >>> 32);
         cancelKey = (int) key;
         registered = true;

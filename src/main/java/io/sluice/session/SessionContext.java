@@ -21,10 +21,10 @@ public final class SessionContext {
      * One generator per event-loop thread: md5 salts, cancel keys and SCRAM nonces are drawn
      * at every login, and one shared SecureRandom would serialise the loops on its lock.
      */
-    private static final FastThreadLocal<SecureRandom> RANDOM = new FastThreadLocal<>() {
+    private static final FastThreadLocal<LoginRandom> RANDOM = new FastThreadLocal<>() {
         @Override
-        protected SecureRandom initialValue() throws Exception {
-            return SecureRandom.getInstance("DRBG");
+        protected LoginRandom initialValue() throws Exception {
+            return new LoginRandom();
         }
     };
     /** Clients on all loops, for max_client_conn. Atomic: every loop accepts clients. */
@@ -82,7 +82,13 @@ public final class SessionContext {
         return scramKeys;
     }
 
+    /** This thread's generator, for SCRAM nonces. */
     public SecureRandom random() {
+        return RANDOM.get().secureRandom();
+    }
+
+    /** This thread's login randomness (md5 salts, cancel keys), drawn in blocks. */
+    LoginRandom loginRandom() {
         return RANDOM.get();
     }
 

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * The names of the tracked parameters (PgBouncer's five plus track_extra_parameters), shared by
@@ -76,6 +77,47 @@ final class TrackedNames {
      */
     String[] intern(String[] view) {
         return shared(views, new ViewKey(view), view, MAX_SHARED_VIEWS);
+    }
+
+    /** Welcomes kept for reuse; past this (every client with its own application_name), made each time. */
+    private static final int MAX_WELCOMES = 1_000;
+    private final ConcurrentHashMap<WelcomeKey, Welcome> welcomes = new ConcurrentHashMap<>();
+
+    /** A client's welcome: its ParameterStatus messages, and the view of the parameters they give it. */
+    record Welcome(byte[] bytes, String[] view) {
+    }
+
+    /** A pool's server parameters (by identity: a pool keeps one map) and a client's requested values. */
+    private record WelcomeKey(Map<String, String> server, String[] requested) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof WelcomeKey k && server == k.server && Arrays.equals(requested, k.requested);
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(server) * 31 + Arrays.hashCode(requested);
+        }
+    }
+
+    /**
+     * The welcome for a client of the pool whose server parameters are {@code server} that
+     * asked for {@code requested} at start-up: made by {@code make} the first time, then the
+     * same bytes for every such client. Writing a welcome message by message was the largest
+     * piece of Sluice's own code in a login.
+     */
+    Welcome welcome(Map<String, String> server, String[] requested,
+            Function<Map<String, String>, Welcome> make) {
+        WelcomeKey key = new WelcomeKey(server, requested);
+        Welcome w = welcomes.get(key);
+        if (w != null) {
+            return w;
+        }
+        w = make.apply(server);
+        if (welcomes.size() < MAX_WELCOMES) {
+            welcomes.putIfAbsent(new WelcomeKey(server, requested.clone()), w);
+        }
+        return w;
     }
 
     /** The shared copy of {@code value}. */

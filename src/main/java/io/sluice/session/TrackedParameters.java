@@ -1,6 +1,7 @@
 package io.sluice.session;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.sluice.protocol.PgWriter;
 import java.util.Locale;
 import java.util.Map;
@@ -88,8 +89,20 @@ final class TrackedParameters {
         requested[i] = (requested[i] == null ? "" : requested[i]) + " - " + hostAndPort;
     }
 
-    /** Writes the ParameterStatus set for the client's welcome: the server's, with the client's own values. */
+    /**
+     * Writes the ParameterStatus set for the client's welcome: the server's, with the client's
+     * own values. Every client of a pool that asked for the same values gets the same bytes, so
+     * they are made once and kept ({@link TrackedNames#welcome}); a login then copies them.
+     */
     void welcome(Map<String, String> server, ByteBuf out) {
+        TrackedNames.Welcome w = names.welcome(server, requested, this::makeWelcome);
+        out.writeBytes(w.bytes());
+        this.view = w.view();
+    }
+
+    /** The welcome for {@code server} and this client's requested values, made afresh. */
+    private TrackedNames.Welcome makeWelcome(Map<String, String> server) {
+        ByteBuf out = Unpooled.buffer(512);
         String[] view = this.view.clone();
         for (Map.Entry<String, String> e : server.entrySet()) {
             int i = names.indexOf(e.getKey());
@@ -106,7 +119,9 @@ final class TrackedParameters {
                 PgWriter.parameterStatus(out, names.name(i), view[i]);
             }
         }
-        this.view = names.intern(view);
+        byte[] bytes = new byte[out.readableBytes()];
+        out.readBytes(bytes);
+        return new TrackedNames.Welcome(bytes, names.intern(view));
     }
 
     /**
