@@ -93,6 +93,8 @@ final class TrackedParameters {
      * Writes the ParameterStatus set for the client's welcome: the server's, with the client's
      * own values. Every client of a pool that asked for the same values gets the same bytes, so
      * they are made once and kept ({@link TrackedNames#welcome}); a login then copies them.
+     * Called once per client, at login, while its view is still the initial one (nothing
+     * known), so what is kept depends on {@code server} and the requested values only.
      */
     void welcome(Map<String, String> server, ByteBuf out) {
         TrackedNames.Welcome w = names.welcome(server, requested, this::makeWelcome);
