@@ -66,6 +66,7 @@ public final class IdleScale {
         long queries = 0;
         int opened = 0;
         boolean halfReported = false;
+        long pauseMillis = Long.getLong("idle.pauseMillis", 0);
         long deadline = Long.MAX_VALUE;
         long start = System.nanoTime();
         while (true) {
@@ -75,7 +76,7 @@ public final class IdleScale {
                 halfReported = true;
                 System.out.println("HALF " + ready);
                 System.out.flush();
-                Thread.sleep(Long.getLong("idle.pauseMillis", 0));
+                Thread.sleep(pauseMillis);
             }
             while (opened < limit && opened - ready < 200) {
                 SocketChannel ch = SocketChannel.open();
@@ -117,7 +118,7 @@ public final class IdleScale {
                                 System.out.println("READY " + ready + " in "
                                         + (System.nanoTime() - start) / 1_000_000 + " ms");
                                 System.out.flush();
-                                Thread.sleep(Long.getLong("idle.pauseMillis", 0));
+                                Thread.sleep(pauseMillis);
                                 deadline = System.nanoTime() + activeSeconds * 1_000_000_000L;
                             }
                         }
