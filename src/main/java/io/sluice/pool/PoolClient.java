@@ -42,6 +42,12 @@ public interface PoolClient {
     /** The linked server connection closed under the client. */
     void serverLost(String reason);
 
+    /** Where the pool keeps this client while it waits for a server; null when it does not wait. */
+    Waiter waiter();
+
+    /** Set and cleared by the pool only. */
+    void waiter(Waiter w);
+
     /** Identity for logs, e.g. {@code C-12 db/user@127.0.0.1:5544}. */
     String logId();
 }

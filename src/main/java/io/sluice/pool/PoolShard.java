@@ -6,7 +6,6 @@ import io.sluice.config.PoolMode;
 import io.sluice.protocol.PgReader.ErrorFields;
 import io.sluice.protocol.SqlState;
 import java.util.ArrayDeque;
-import java.util.Iterator;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Set;
@@ -36,7 +35,7 @@ public final class PoolShard {
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
     private final Set<ServerConnection> active = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Set<ServerConnection> reset = Collections.newSetFromMap(new IdentityHashMap<>());
-    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private final WaitQueue waiters = new WaitQueue();
 
     /** Read by other loops to route freed slots and donations; written only here. */
     volatile int waitingCount;
@@ -54,10 +53,6 @@ public final class PoolShard {
      * well within it.
      */
     private static final long REBALANCE_AFTER_NANOS = 5_000_000;
-
-    /** A client in the waiting list and since when it waits. */
-    private record Waiter(PoolClient client, long sinceNanos) {
-    }
 
     PoolShard(Pool pool, int index, EventLoop loop, ServerConnector connector) {
         this.pool = pool;
@@ -211,7 +206,7 @@ public final class PoolShard {
                             + " (server_login_retry)");
             return;
         }
-        waiters.addLast(new Waiter(client, System.nanoTime()));
+        waiters.addLast(client, System.nanoTime());
         publish();
         openForWaiters();
         if (waiters.size() > login.size()) {
@@ -221,12 +216,8 @@ public final class PoolShard {
 
     /** A client stopped waiting (it disconnected). */
     public void cancelWait(PoolClient client) {
-        for (Iterator<Waiter> it = waiters.iterator(); it.hasNext();) {
-            if (it.next().client() == client) {
-                it.remove();
-                publish();
-                return;
-            }
+        if (waiters.remove(client)) {
+            publish();
         }
     }
 
@@ -284,7 +275,22 @@ public final class PoolShard {
         pool.loginSucceeded();
         pool.rememberWelcome(s.parameters());
         log.info("{} login ok (pid {})", s.logId(), s.processId());
-        serverFree(s);
+        // A new server first serves a client of the loop that opened it. Handed on at once, it
+        // served no one: two loops each short of their only server traded the slot for ever,
+        // a new PostgreSQL backend each time (pool_size under the loops with waiting clients).
+        if (!serveFirstWaiter(s)) {
+            serverFree(s);
+        }
+    }
+
+    private boolean serveFirstWaiter(ServerConnection s) {
+        Waiter w = waiters.pollFirst();
+        if (w == null) {
+            return false;
+        }
+        publish();
+        assign(s, w.client());
+        return true;
     }
 
     void resetDone(ServerConnection s) {
@@ -300,10 +306,7 @@ public final class PoolShard {
             retire(s, "slot handed to another event loop's waiting client");
             return;
         }
-        Waiter w = waiters.pollFirst();
-        if (w != null) {
-            publish();
-            assign(s, w.client());
+        if (serveFirstWaiter(s)) {
             return;
         }
         if (pool.starvedInSharedLimit()) {

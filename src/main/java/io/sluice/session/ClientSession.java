@@ -14,6 +14,7 @@ import io.sluice.pool.Pool;
 import io.sluice.pool.PoolClient;
 import io.sluice.pool.PoolShard;
 import io.sluice.pool.ServerConnection;
+import io.sluice.pool.Waiter;
 import io.sluice.protocol.BackendCodes;
 import io.sluice.protocol.FrontendCodes;
 import io.sluice.protocol.MessageScanner;
@@ -75,6 +76,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private PreparedStatements prepared;
     private ByteBuf out;
     private ScheduledFuture<?> loginTimeout;
+    /** The pool's node for this client while it waits for a server. */
+    private Waiter waiter;
 
     public ClientSession(SessionContext ctx) {
         this.ctx = ctx;
@@ -88,6 +91,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public boolean bypassPipeline() {
         return bypass;
+    }
+
+    @Override
+    public Waiter waiter() {
+        return waiter;
+    }
+
+    @Override
+    public void waiter(Waiter w) {
+        waiter = w;
     }
 
     public ClientState state() {
@@ -143,6 +156,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 hold(buf);
                 return;
             case IDLE:
+                if (buf.isReadable() && buf.getByte(buf.readerIndex()) == FrontendCodes.TERMINATE
+                        && scanner.atBoundary()) {
+                    // Goodbye between transactions: nothing for a server to do, so none is taken
+                    // (taking one queued the client behind every waiter only to close it).
+                    buf.release();
+                    channel.close();
+                    return;
+                }
+                hold(buf);
+                return;
             case WAITING:
                 hold(buf);
                 return;

@@ -4,6 +4,7 @@ import static io.sluice.it.SluiceHarness.scalar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.sluice.protocol.PgWriter;
 import io.sluice.testing.LeakCheck;
 import java.io.ByteArrayInputStream;
 import java.io.StringWriter;
@@ -13,6 +14,7 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ExecutorService;
@@ -261,6 +263,58 @@ class TransactionPoolingIT {
                 assertThat(scalar(next, "SELECT txid_current_if_assigned()")).isNull();
                 assertThat(scalar(next, "SELECT count(*) FROM items WHERE owner = 'killed'")).isEqualTo("0");
             }
+        }
+    }
+
+    @Test
+    void terminateBetweenTransactionsClosesAtOnceWhileTheServerIsBusy() throws Exception {
+        try (Connection busy = connect(sluice, "tx1");
+                PgWire quitter = new PgWire(sluice.port(), "md5user", "md5pass", "tx1")) {
+            busy.setAutoCommit(false);
+            // An open transaction holds tx1's only server.
+            assertThat(scalar(busy, "SELECT 'holding'")).isEqualTo("holding");
+            quitter.socket.setSoTimeout(5_000);
+            quitter.send(PgWriter::terminate);
+            // Closed by Sluice now, not once a server is free to be given to a client that left.
+            assertThat(quitter.in.read()).isEqualTo(-1);
+            busy.commit();
+        }
+    }
+
+    @Test
+    void clientsThatLeaveWhileWaitingDoNotDisturbTheOthers() throws Exception {
+        try (Connection busy = connect(sluice, "tx1")) {
+            busy.setAutoCommit(false);
+            assertThat(scalar(busy, "SELECT 'holding'")).isEqualTo("holding");
+            List<PgWire> clients = new ArrayList<>();
+            try {
+                for (int i = 0; i < 6; i++) {
+                    PgWire w = new PgWire(sluice.port(), "md5user", "md5pass", "tx1");
+                    clients.add(w);
+                    String sql = "SELECT 'client " + i + "'";
+                    w.send(b -> PgWriter.query(b, sql));
+                }
+                // Let Sluice queue all six behind the busy server, then the first, a middle one
+                // and the last go away while they wait.
+                Thread.sleep(300);
+                for (int gone : new int[] {0, 3, 5}) {
+                    clients.get(gone).close();
+                }
+                Thread.sleep(100);
+                busy.commit();
+                for (int i : new int[] {1, 2, 4}) {
+                    List<PgWire.Msg> reply = clients.get(i).untilReady();
+                    assertThat(reply).extracting(PgWire.Msg::type).containsExactly('T', 'D', 'C', 'Z');
+                    assertThat(reply.get(1).firstColumn()).isEqualTo("client " + i);
+                }
+            } finally {
+                for (PgWire w : clients) {
+                    w.close();
+                }
+            }
+        }
+        try (Connection after = connect(sluice, "tx1")) {
+            assertThat(scalar(after, "SELECT 'served after'")).isEqualTo("served after");
         }
     }
 
