@@ -6,9 +6,6 @@ import io.sluice.config.PoolMode;
 import io.sluice.protocol.PgReader.ErrorFields;
 import io.sluice.protocol.SqlState;
 import java.util.ArrayDeque;
-import java.util.Collections;
-import java.util.IdentityHashMap;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,13 +25,13 @@ public final class PoolShard {
     private final EventLoop loop;
     private final ServerConnector connector;
 
-    // Identity sets over open addressing: moving a server between states, once per
-    // transaction in transaction mode, allocates nothing.
-    private final Set<ServerConnection> login = Collections.newSetFromMap(new IdentityHashMap<>());
     /** Idle servers, most recently used last: taken LIFO so warm connections stay warm. */
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
-    private final Set<ServerConnection> active = Collections.newSetFromMap(new IdentityHashMap<>());
-    private final Set<ServerConnection> reset = Collections.newSetFromMap(new IdentityHashMap<>());
+    // Servers in the other live states are only counted: nothing looks them up by state (each
+    // holds its own), and a move is twice per transaction, where hashing showed in profiles.
+    private int login;
+    private int active;
+    private int reset;
     private final WaitQueue waiters = new WaitQueue();
 
     /** Read by other loops to route freed slots and donations; written only here. */
@@ -70,7 +67,7 @@ public final class PoolShard {
     }
 
     public int loginCount() {
-        return login.size();
+        return login;
     }
 
     public int idleCount() {
@@ -78,11 +75,11 @@ public final class PoolShard {
     }
 
     public int activeCount() {
-        return active.size();
+        return active;
     }
 
     public int resetCount() {
-        return reset.size();
+        return reset;
     }
 
     public int waitingCount() {
@@ -92,23 +89,26 @@ public final class PoolShard {
     /** The one place a server's state changes, with the list it sits in. */
     void move(ServerConnection s, ServerState to) {
         switch (s.state) {
-            case LOGIN -> login.remove(s);
+            case LOGIN -> login--;
             // Taken LIFO: the server leaving idle is almost always the last one.
             case IDLE -> idle.removeLastOccurrence(s);
-            case ACTIVE -> active.remove(s);
-            case RESET -> reset.remove(s);
+            case ACTIVE -> active--;
+            case RESET -> reset--;
             case CLOSING -> { }
             case CLOSED -> throw new IllegalStateException(s.logId() + " is closed");
         }
         switch (to) {
-            case LOGIN -> login.add(s);
-            case IDLE -> idle.addLast(s);
-            case ACTIVE -> active.add(s);
-            case RESET -> reset.add(s);
+            case LOGIN -> login++;
+            case IDLE -> {
+                idle.addLast(s);
+                // Idle since: for server_idle_timeout, the only reader.
+                s.stateSinceNanos = System.nanoTime();
+            }
+            case ACTIVE -> active++;
+            case RESET -> reset++;
             case CLOSING, CLOSED -> { }
         }
         s.state = to;
-        s.stateSinceNanos = System.nanoTime();
         publish();
     }
 
@@ -164,7 +164,7 @@ public final class PoolShard {
     private void publish() {
         // Each volatile store is a fence, and a store to a line another loop reads costs that
         // loop a cache miss: only what changed is written (twice per transaction, most don't).
-        int total = login.size() + idle.size() + active.size() + reset.size();
+        int total = login + idle.size() + active + reset;
         if (serverTotal != total) {
             serverTotal = total;
         }
@@ -174,7 +174,7 @@ public final class PoolShard {
         if (waitingCount != waiters.size()) {
             waitingCount = waiters.size();
         }
-        boolean nowStarved = waiters.size() > login.size();
+        boolean nowStarved = waiters.size() > login;
         if (starved != nowStarved) {
             starved = nowStarved;
         }
@@ -209,7 +209,7 @@ public final class PoolShard {
         waiters.addLast(client, System.nanoTime());
         publish();
         openForWaiters();
-        if (waiters.size() > login.size()) {
+        if (waiters.size() > login) {
             pool.requestDonation(this);
         }
     }
@@ -337,7 +337,7 @@ public final class PoolShard {
     /** Every client waiting here gets the server's own login error, as PgBouncer does. */
     private void failWaiters(ErrorFields err) {
         // Only as many waiters as are not covered by logins still in progress.
-        while (waiters.size() > login.size()) {
+        while (waiters.size() > login) {
             Waiter w = waiters.pollLast();
             publish();
             String state = err.sqlState() != null ? err.sqlState() : SqlState.CONNECTION_FAILURE;
@@ -347,7 +347,7 @@ public final class PoolShard {
 
     /** Opens servers while waiters outnumber logins in progress and the limits allow. */
     void openForWaiters() {
-        while (waiters.size() > login.size()) {
+        while (waiters.size() > login) {
             Waiter head = waiters.peekFirst();
             boolean reserve = System.nanoTime() - head.sinceNanos()
                     >= pool.config().reservePoolTimeout().toNanos() && pool.config().reservePoolSize() > 0;
@@ -375,7 +375,7 @@ public final class PoolShard {
 
     private void open() {
         ServerConnection s = new ServerConnection(this);
-        login.add(s);
+        login++;
         publish();
         ChannelFuture f = connector.connect(loop, pool.config(), s);
         f.addListener(done -> {
@@ -405,8 +405,8 @@ public final class PoolShard {
         PoolConfig cfg = pool.config();
         if (log.isDebugEnabled() && (serverTotal > 0 || !waiters.isEmpty())) {
             log.debug("{} loop {}: clients {} waiting {} servers {} (login {} idle {} active {} reset {}) share {}",
-                    pool, index, clientCount, waiters.size(), serverTotal, login.size(), idle.size(), active.size(),
-                    reset.size(), pool.share(this));
+                    pool, index, clientCount, waiters.size(), serverTotal, login, idle.size(), active,
+                    reset, pool.share(this));
         }
         if (!waiters.isEmpty()) {
             openForWaiters();

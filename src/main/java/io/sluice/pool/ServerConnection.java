@@ -38,9 +38,10 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private final PoolShard shard;
     private final ServerLogin login;
     final long createdNanos = System.nanoTime();
+    /** When it last became idle (set by {@link PoolShard#move}): for server_idle_timeout. */
     long stateSinceNanos = createdNanos;
 
-    /** Changed only by {@link PoolShard#move}; starts in LOGIN, in the shard's login list. */
+    /** Changed only by {@link PoolShard#move}; starts in LOGIN, counted in the shard's logins. */
     ServerState state = ServerState.LOGIN;
     private Channel channel;
     /** Writes to this server may skip its pipeline (see {@link Relay}). */
