@@ -14,8 +14,9 @@ import org.slf4j.LoggerFactory;
  * waiting clients, in FIFO order. Touched only from its loop, so it needs no locks; other
  * loops reach it through {@code loop().execute}.
  *
- * <p>A server's state is the list it is in, and {@link #move} is the one method that changes
- * both.
+ * <p>A server's state is its {@code state} field plus where the shard keeps it: the idle list,
+ * or a count (logging in, in use, being reset). {@link #move} is the one method that changes
+ * both; only {@link #open} counts a new server in, as it starts in LOGIN.
  */
 public final class PoolShard {
     private static final Logger log = LoggerFactory.getLogger(PoolShard.class);
@@ -86,7 +87,7 @@ public final class PoolShard {
         return waiters.size();
     }
 
-    /** The one place a server's state changes, with the list it sits in. */
+    /** The one place a server's state changes, with the idle list or count it sits in. */
     void move(ServerConnection s, ServerState to) {
         switch (s.state) {
             case LOGIN -> login--;
