@@ -3,14 +3,14 @@ package io.sluice.server;
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoRegistration;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.unix.Buffer;
 import io.netty.channel.unix.Socket;
 import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringIoEvent;
 import io.netty.channel.uring.IoUringIoHandle;
-import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringIoOps;
+import io.netty.util.concurrent.DefaultEventExecutorChooserFactory;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 
@@ -38,7 +38,9 @@ public final class RawRelay {
         IoUring.ensureAvailability();
         int port = Integer.parseInt(args[0]);
         InetSocketAddress target = new InetSocketAddress(args[1], Integer.parseInt(args[2]));
-        IoEventLoop loop = (IoEventLoop) new MultiThreadIoEventLoopGroup(1, IoUringIoHandler.newFactory()).next();
+        // Sluice's own io_uring loop (the untimed wait, the same ring setup), as BareRelay uses.
+        IoEventLoop loop = (IoEventLoop) Transport.choose("io_uring")
+                .newGroup(1, DefaultEventExecutorChooserFactory.INSTANCE).next();
         Socket listener = Socket.newSocketStream();
         listener.setReuseAddress(true);
         listener.bind(new InetSocketAddress("127.0.0.1", port));
@@ -61,10 +63,10 @@ public final class RawRelay {
                     connected = server.finishConnect();
                 }
                 if (!connected) {
-                    throw new java.io.IOException("no connection to " + target);
+                    throw new IOException("no connection to " + target);
                 }
                 server.setTcpNoDelay(true);
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 client.close();
                 server.close();
                 continue;
@@ -140,10 +142,12 @@ public final class RawRelay {
                 return;
             }
             closed = true;
-            registration.cancel();
+            if (registration != null) {
+                registration.cancel();
+            }
             try {
                 from.close();
-            } catch (java.io.IOException ignored) {
+            } catch (IOException ignored) {
                 // closing a pair after an error: nothing more to do with it
             }
             other.close();
