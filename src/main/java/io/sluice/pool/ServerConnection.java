@@ -16,6 +16,7 @@ import io.sluice.protocol.TransactionState;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,6 +55,16 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private TransactionState tx = TransactionState.IDLE;
     /** ReadyForQuery messages the server owes the client: requests sent, not yet answered. */
     private int pendingReady;
+    /**
+     * The client sent extended-protocol messages (Parse, Bind, Describe, Execute, Close) that no
+     * Sync has closed yet, or left in the middle of a message: the backend holds them, and would
+     * answer them, or take the next client's bytes as their rest, in the next client's stream.
+     */
+    private boolean unsynced;
+    /** Syncs the client sent since its last Execute or Query: the ones a COPY FROM STDIN ignores. */
+    private int syncsSinceExecute;
+    /** The backend is in COPY FROM STDIN until the client's CopyDone or CopyFail, or an error. */
+    private boolean copyIn;
     /** ReadyForQuery messages owed to Sluice's own queries; while > 0 replies are not relayed. */
     private int internalPending;
     private ErrorFields internalError;
@@ -132,7 +143,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     /** A reply (ReadyForQuery, or the rest of a message) is still to come from the server. */
     public boolean owesReply() {
-        return pendingReady > 0 || internalPending > 0 || (scanner != null && !scanner.atBoundary())
+        return pendingReady > 0 || unsynced || copyIn || internalPending > 0
+                || (scanner != null && !scanner.atBoundary())
                 || (statements != null && statements.awaitingReplies());
     }
 
@@ -142,9 +154,60 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     // ---- used by the client's relay, on this loop ----
 
-    /** The client sent a request that the server answers with ReadyForQuery. */
-    public void expectReady() {
+    /** The client sent a Query or FunctionCall: answered with ReadyForQuery, as is anything before it. */
+    public void clientQuery() {
         pendingReady++;
+        unsynced = false;
+        syncsSinceExecute = 0;
+    }
+
+    /**
+     * The client sent a Sync. Returns whether the server answers it: a backend in COPY FROM STDIN
+     * ignores Syncs (clients send one after every Execute, not knowing it started a COPY).
+     */
+    public boolean clientSync() {
+        if (copyIn) {
+            return false;
+        }
+        pendingReady++;
+        unsynced = false;
+        syncsSinceExecute++;
+        return true;
+    }
+
+    /** The client sent Parse, Bind, Describe or Close: the server is its own until a Sync. */
+    public void clientExtended() {
+        unsynced = true;
+    }
+
+    /** The client sent Execute: the server is its own until a Sync. */
+    public void clientExecute() {
+        unsynced = true;
+        syncsSinceExecute = 0;
+    }
+
+    /** The client sent CopyDone or CopyFail: a COPY FROM STDIN ends, and Syncs count again. */
+    public void clientCopyEnd() {
+        copyIn = false;
+    }
+
+    /** The client left in the middle of a message: its start is with the backend. */
+    public void clientCutOff() {
+        unsynced = true;
+    }
+
+    /**
+     * A COPY FROM STDIN began. The Syncs the client sent after the Execute that started it
+     * reach the backend in copy mode and are ignored: no ReadyForQuery answers them.
+     */
+    private void copyInBegan() {
+        copyIn = true;
+        int ignored = Math.min(syncsSinceExecute, pendingReady);
+        pendingReady -= ignored;
+        if (statements != null) {
+            statements.dropLastReady(ignored);
+        }
+        syncsSinceExecute = 0;
     }
 
     /** Relays client bytes; {@code run} is owned by the write, even if it fails. */
@@ -210,8 +273,26 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         ByteBuf out = ctx.alloc().buffer();
         PgWriter.startup(out, login.startupParameters());
         ctx.writeAndFlush(out, ctx.voidPromise());
+        // server_connect_timeout covers the login too, as in PgBouncer: a server that accepts
+        // connections and never answers would otherwise hold a pool slot in LOGIN for ever.
+        long timeout = shard.pool().config().serverConnectTimeout().toNanos();
+        if (timeout > 0) {
+            long left = Math.max(1, timeout - (System.nanoTime() - createdNanos));
+            ctx.executor().schedule(this::loginTimedOut, left, TimeUnit.NANOSECONDS);
+        }
         if (log.isDebugEnabled()) {
             log.debug("{} connected, logging in", logId());
+        }
+    }
+
+    private void loginTimedOut() {
+        if (state == ServerState.LOGIN && channel.isOpen()) {
+            String why = "server login timed out (server_connect_timeout)";
+            log.warn("{} closing: {}", logId(), why);
+            if (!login.failed()) {
+                login.fail(why);
+            }
+            close(why);
         }
     }
 
@@ -280,7 +361,12 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 case BackendCodes.BIND_COMPLETE:
                 case BackendCodes.CLOSE_COMPLETE:
                     return statements == null ? MessageScanner.PASS : statements.classify(type);
+                case BackendCodes.COPY_IN_RESPONSE:
+                    copyInBegan();
+                    return MessageScanner.PASS;
                 case BackendCodes.ERROR_RESPONSE:
+                    // An error ends a COPY FROM STDIN: the backend then skips to the next Sync.
+                    copyIn = false;
                     return statements == null ? MessageScanner.PASS : MessageScanner.OBSERVE;
                 default:
                     return MessageScanner.PASS;
@@ -376,8 +462,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
             }
             return true;
         }
-        if (pendingReady > 0) {
-            pendingReady--;
+        if (pendingReady > 0 && --pendingReady == 0) {
+            syncsSinceExecute = 0;
         }
         if (statements != null) {
             statements.onReady();

@@ -111,6 +111,18 @@ public final class ServerStatements {
         epoch++;
     }
 
+    /**
+     * The last {@code n} Syncs will get no ReadyForQuery (a COPY FROM STDIN ignores them): their
+     * markers, which are the newest entries, go.
+     */
+    public void dropLastReady(int n) {
+        while (n > 0 && count > 0 && kinds[(head + count - 1) & (kinds.length - 1)] == MARKER) {
+            count--;
+            statements[(head + count) & (kinds.length - 1)] = null;
+            n--;
+        }
+    }
+
     public boolean awaitingReplies() {
         return count > 0;
     }

@@ -257,6 +257,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             out.release();
             out = null;
         }
+        boolean midMessage = scanner != null && !scanner.atBoundary();
         if (scanner != null) {
             scanner.release();
         }
@@ -266,6 +267,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (server != null) {
             ServerConnection s = server;
             server = null;
+            if (midMessage) {
+                s.clientCutOff();
+            }
             shard.release(s);
         } else if (was == ClientState.WAITING) {
             shard.cancelWait(this);
@@ -277,10 +281,18 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
+        failed(cause);
+    }
+
+    private void failed(Throwable cause) {
         Throwable t = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         if (t instanceof ProtocolException) {
             log.info("{} protocol error: {}", logId(), t.getMessage());
             fatal(SqlState.PROTOCOL_VIOLATION, t.getMessage());
+        } else if (t instanceof IndexOutOfBoundsException) {
+            // A message body shorter than the fields its type has: PostgreSQL's words for it.
+            log.info("{} protocol error: {}", logId(), t.toString());
+            fatal(SqlState.PROTOCOL_VIOLATION, "invalid message format");
         } else {
             log.info("{} closing: {}", logId(), t.toString());
             channel.close();
@@ -412,23 +424,35 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             case FrontendCodes.TERMINATE:
                 return MessageScanner.CONSUME;
             case FrontendCodes.QUERY:
-                server.expectReady();
+                server.clientQuery();
                 if (prepared != null) {
                     server.statements().expectReady();
                     return PreparedStatements.mayDropAll(in, bodyLength) ? MessageScanner.OBSERVE : MessageScanner.PASS;
                 }
                 return MessageScanner.PASS;
-            case FrontendCodes.SYNC:
             case FrontendCodes.FUNCTION_CALL:
-                server.expectReady();
+                server.clientQuery();
                 if (prepared != null) {
                     server.statements().expectReady();
                 }
+                return MessageScanner.PASS;
+            case FrontendCodes.SYNC:
+                if (server.clientSync() && prepared != null) {
+                    server.statements().expectReady();
+                }
+                return MessageScanner.PASS;
+            case FrontendCodes.EXECUTE:
+                server.clientExecute();
+                return MessageScanner.PASS;
+            case FrontendCodes.COPY_DONE:
+            case FrontendCodes.COPY_FAIL:
+                server.clientCopyEnd();
                 return MessageScanner.PASS;
             case FrontendCodes.PARSE:
             case FrontendCodes.BIND:
             case FrontendCodes.DESCRIBE:
             case FrontendCodes.CLOSE:
+                server.clientExtended();
                 if (prepared == null) {
                     return MessageScanner.PASS;
                 }
@@ -549,9 +573,17 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private void flushHeld() {
         ByteBuf b;
         boolean any = false;
-        while (state == ClientState.ACTIVE && server != null && held != null && (b = held.pollFirst()) != null) {
-            scanBatch(b);
-            any = true;
+        try {
+            while (state == ClientState.ACTIVE && server != null && held != null && (b = held.pollFirst()) != null) {
+                scanBatch(b);
+                any = true;
+            }
+        } catch (RuntimeException e) {
+            // Often called from the server's read (a server freed by another client, or a
+            // login done): this client's bad bytes must end this client, not that read.
+            releaseHeld();
+            failed(e);
+            return;
         }
         releaseHeld();
         if (state != ClientState.ACTIVE || server == null) {
@@ -608,6 +640,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         ServerConnection s = server;
         server = null;
         move(ClientState.IDLE);
+        if (!channel.config().isAutoRead()) {
+            // Paused for the server's backpressure: with no server, nothing else would resume it.
+            channel.config().setAutoRead(true);
+        }
         shard.release(s);
     }
 

@@ -166,6 +166,14 @@ final class PgWire implements AutoCloseable {
         sync(b);
     }
 
+    static void copyData(ByteBuf b, String data) {
+        message(b, 'd', body -> body.writeBytes(data.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    static void copyDone(ByteBuf b) {
+        message(b, 'c', body -> { });
+    }
+
     static void describeStatement(ByteBuf b, String name) {
         message(b, 'D', body -> {
             body.writeByte('S');
