@@ -1,12 +1,11 @@
 package io.sluice.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import io.sluice.auth.Md5Auth;
-import io.sluice.auth.Secret;
 import io.sluice.protocol.PgWriter;
 import io.sluice.testing.LeakCheck;
 import java.net.ServerSocket;
@@ -216,23 +215,12 @@ class ProtocolBoundariesIT {
             String databases = "silent = host=127.0.0.1 port=" + silent.getLocalPort()
                     + " dbname=postgres pool_size=1 pool_mode=transaction";
             String settings = "auth_type = md5\nserver_connect_timeout = 1\nquery_wait_timeout = 60";
-            try (SluiceHarness h = SluiceHarness.start(databases, settings, SluiceHarness.USERLIST, 1);
-                    PgWire a = PgWire.connect(h.port())) {
-                a.socket.setSoTimeout(20_000);
+            try (SluiceHarness h = SluiceHarness.start(databases, settings, SluiceHarness.USERLIST, 1)) {
                 long start = System.nanoTime();
-                a.startup(196608, "user\0" + USER + "\0database\0silent\0");
-                PgWire.Msg m = a.read();
-                while (m.type() == 'R') {
-                    if (m.code() == 5) {
-                        byte[] salt = {m.body()[4], m.body()[5], m.body()[6], m.body()[7]};
-                        String response = Md5Auth.clientResponse(USER, new Secret.Plain(PASSWORD), salt);
-                        a.send(x -> PgWriter.password(x, response));
-                    }
-                    m = a.read();
-                }
+                // The client waits for the pool's first server login, which never comes.
+                assertThatThrownBy(() -> new PgWire(h.port(), USER, PASSWORD, "silent").close())
+                        .hasMessageContaining("server login timed out (server_connect_timeout)");
                 long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-                assertThat(m.type()).isEqualTo('E');
-                assertThat(PgWire.errorMessage(m)).contains("server_connect_timeout");
                 assertThat(waited).as("well before query_wait_timeout").isLessThan(15_000);
             } finally {
                 synchronized (accepted) {
