@@ -2,6 +2,7 @@ package io.sluice.pool;
 
 import io.netty.channel.Channel;
 import io.sluice.protocol.PgReader.ErrorFields;
+import java.util.List;
 
 /**
  * What a pool needs from a client session: somewhere to send a server when one is free, and
@@ -35,6 +36,9 @@ public interface PoolClient {
 
     /** A query Sluice ran on the client's behalf (parameter sync) finished; error is null on success. */
     void internalQueryDone(ErrorFields error);
+
+    /** The client's own Parse of these statement names failed or was skipped after an error. */
+    void notParsed(List<String> names);
 
     /** The linked server can take bytes again (backpressure released). */
     void serverWritable();

@@ -15,6 +15,7 @@ import io.sluice.protocol.Relay;
 import io.sluice.protocol.TransactionState;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -413,6 +414,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 } else if (state == ServerState.ACTIVE && client != null) {
                     if (statements != null) {
                         statements.onError(e);
+                        tellNotParsed();
                     }
                 } else {
                     log.warn("{} unexpected error while idle: {}", logId(), e);
@@ -467,11 +469,23 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         }
         if (statements != null) {
             statements.onReady();
+            tellNotParsed();
         }
         if (client != null) {
             client.serverReady(status);
         }
         return true;
+    }
+
+    /** The client's Parses that failed or were skipped: it must forget those names, as PostgreSQL has. */
+    private void tellNotParsed() {
+        List<String> names = statements.notParsed();
+        if (!names.isEmpty()) {
+            if (client != null) {
+                client.notParsed(names);
+            }
+            names.clear();
+        }
     }
 
     private boolean onLoginMessage(byte type, ByteBuf body) {

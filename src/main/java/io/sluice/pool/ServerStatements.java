@@ -49,10 +49,14 @@ public final class ServerStatements {
     private byte[] kinds = new byte[16];
     private byte[] replies = new byte[16];
     private String[] statements = new String[16];
+    /** For a client's own named Parse: the client's name for it (forgotten if the Parse fails or is skipped). */
+    private String[] clientNames = new String[16];
     private int head;
     private int count;
     /** Names to close on the server before the next client's messages (stale or stray statements). */
     private final List<String> toClose = new ArrayList<>();
+    /** Client names whose Parse failed or was skipped after an error: no such statement exists. */
+    private final List<String> notParsed = new ArrayList<>(0);
     /** Counts markers: statements used since the last one may still have open portals. */
     private long epoch;
 
@@ -95,6 +99,11 @@ public final class ServerStatements {
     }
 
     public void expect(byte kind, Reply reply, String statement) {
+        expect(kind, reply, statement, null);
+    }
+
+    /** {@code clientName}: this reply answers the client's Parse of that name. */
+    public void expect(byte kind, Reply reply, String statement, String clientName) {
         if (count == kinds.length) {
             grow();
         }
@@ -102,6 +111,7 @@ public final class ServerStatements {
         kinds[i] = kind;
         replies[i] = (byte) reply.ordinal();
         statements[i] = statement;
+        clientNames[i] = clientName;
         count++;
     }
 
@@ -119,8 +129,24 @@ public final class ServerStatements {
         while (n > 0 && count > 0 && kinds[(head + count - 1) & (kinds.length - 1)] == MARKER) {
             count--;
             statements[(head + count) & (kinds.length - 1)] = null;
+            clientNames[(head + count) & (kinds.length - 1)] = null;
             n--;
         }
+    }
+
+    /** The head entry goes unanswered: if it is a client's Parse, the client has no such statement. */
+    private void headNotAnswered() {
+        if (clientNames[head] != null) {
+            notParsed.add(clientNames[head]);
+        }
+    }
+
+    /**
+     * Client names whose Parse failed or was skipped since this was last called (the caller
+     * forgets them and clears the list); empty almost always.
+     */
+    public List<String> notParsed() {
+        return notParsed;
     }
 
     public boolean awaitingReplies() {
@@ -132,15 +158,18 @@ public final class ServerStatements {
         byte[] k = new byte[n * 2];
         byte[] r = new byte[n * 2];
         String[] st = new String[n * 2];
+        String[] cn = new String[n * 2];
         for (int j = 0; j < count; j++) {
             int i = (head + j) & (n - 1);
             k[j] = kinds[i];
             r[j] = replies[i];
             st[j] = statements[i];
+            cn[j] = clientNames[i];
         }
         kinds = k;
         replies = r;
         statements = st;
+        clientNames = cn;
         head = 0;
     }
 
@@ -158,6 +187,7 @@ public final class ServerStatements {
 
     private void pop() {
         statements[head] = null;
+        clientNames[head] = null;
         head = (head + 1) & (kinds.length - 1);
         count--;
     }
@@ -198,6 +228,7 @@ public final class ServerStatements {
         while (count > 0 && headKind() != MARKER) {
             byte kind = headKind();
             String statement = headStatement();
+            headNotAnswered();
             pop();
             if (kind == BackendCodes.PARSE_COMPLETE && statement != null) {
                 prepared.remove(statement);
@@ -216,6 +247,7 @@ public final class ServerStatements {
         while (count > 0) {
             byte kind = headKind();
             String statement = headStatement();
+            headNotAnswered();
             pop();
             if (kind == MARKER) {
                 return;

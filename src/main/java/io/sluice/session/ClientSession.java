@@ -26,6 +26,7 @@ import io.sluice.protocol.SqlState;
 import io.sluice.protocol.StartupDecoder;
 import io.sluice.protocol.StartupRequest;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -229,6 +230,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     public void channelWritabilityChanged(ChannelHandlerContext c) {
         if (channel.isWritable() && server != null) {
             server.channel().config().setAutoRead(true);
+        }
+    }
+
+    @Override
+    public void notParsed(List<String> names) {
+        if (prepared != null) {
+            prepared.notParsed(names);
         }
     }
 

@@ -15,6 +15,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
 import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -147,9 +148,9 @@ final class PreparedStatements {
             // Already there: a Close of nothing makes the server answer in this very place,
             // and its CloseComplete reaches the client as the ParseComplete it expects.
             writeClose(out, NONE);
-            server.expect(BackendCodes.CLOSE_COMPLETE, Reply.AS_PARSE_COMPLETE, null);
+            server.expect(BackendCodes.CLOSE_COMPLETE, Reply.AS_PARSE_COMPLETE, null, name);
         } else {
-            prepare(st, server, out, Reply.RELAY);
+            prepare(st, server, out, Reply.RELAY, name);
         }
     }
 
@@ -192,6 +193,16 @@ final class PreparedStatements {
         out.writeByte('S');
         cstring(out, st.serverName());
         out.setInt(lengthAt, out.writerIndex() - lengthAt);
+    }
+
+    /** The client's Parse of these names failed or was skipped: as in PostgreSQL, they do not exist. */
+    void notParsed(List<String> names) {
+        if (byName.isEmpty()) {
+            return;
+        }
+        for (String name : names) {
+            byName.remove(name);
+        }
     }
 
     /** A client's Close of its statement is answered without touching the shared one. */
@@ -256,18 +267,19 @@ final class PreparedStatements {
 
     private void ensurePrepared(Statement st, ServerStatements server, ByteBuf out) {
         if (!server.has(st.serverName())) {
-            prepare(st, server, out, Reply.HIDE);
+            prepare(st, server, out, Reply.HIDE, null);
         }
     }
 
-    private void prepare(Statement st, ServerStatements server, ByteBuf out, Reply reply) {
+    /** {@code clientName}: the client's own Parse of that name, which it forgets if this one fails. */
+    private void prepare(Statement st, ServerStatements server, ByteBuf out, Reply reply, String clientName) {
         String evicted = server.add(st.serverName());
         if (evicted != null) {
             writeClose(out, evicted);
             server.expect(BackendCodes.CLOSE_COMPLETE, Reply.HIDE, null);
         }
         writeParse(out, st.serverName(), st.parseTail());
-        server.expect(BackendCodes.PARSE_COMPLETE, reply, st.serverName());
+        server.expect(BackendCodes.PARSE_COMPLETE, reply, st.serverName(), clientName);
         pool.serverParses.increment();
     }
 

@@ -135,6 +135,33 @@ class PreparedStatementsIT {
     }
 
     @Test
+    void aNameWhoseParseFailedOrWasSkippedCanBeParsedAgain() throws Exception {
+        try (SluiceHarness h = singleLoop("");
+                PgWire w = new PgWire(h.port(), "md5user", "md5pass", "one")) {
+            // S1 fails; S2, after it in the same batch, is skipped: neither exists afterwards.
+            w.send(b -> {
+                PgWire.parse(b, "S1", "SELECT no_such_column");
+                PgWire.parse(b, "S2", "SELECT 2");
+                PgWire.sync(b);
+            });
+            List<PgWire.Msg> msgs = new ArrayList<>();
+            assertThat(w.typesUntilReady(msgs)).isEqualTo("EZ");
+            assertThat(PgWire.field(msgs.get(0), 'C')).isEqualTo("42703");
+            for (int n = 1; n <= 2; n++) {
+                int k = n;
+                // As on a direct connection: the name is free, so this Parse succeeds.
+                w.send(b -> {
+                    PgWire.parse(b, "S" + k, "SELECT " + k * 100);
+                    PgWire.bindExecuteSync(b, "S" + k);
+                });
+                msgs.clear();
+                assertThat(w.typesUntilReady(msgs)).isEqualTo("12DCZ");
+                assertThat(msgs.get(2).firstColumn()).isEqualTo(String.valueOf(k * 100));
+            }
+        }
+    }
+
+    @Test
     void pipelinedSyncsAndAServerChangeHideTheReprepare() throws Exception {
         try (SluiceHarness h = singleLoop("");
                 PgWire b = new PgWire(h.port(), "md5user", "md5pass", "two");

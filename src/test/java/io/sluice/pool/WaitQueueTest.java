@@ -31,6 +31,7 @@ class WaitQueueTest {
         @Override public void serverReady(byte status) { throw new UnsupportedOperationException(); }
         @Override public void serverParameter(String name, String value) { throw new UnsupportedOperationException(); }
         @Override public void internalQueryDone(ErrorFields error) { throw new UnsupportedOperationException(); }
+        @Override public void notParsed(java.util.List<String> names) { throw new UnsupportedOperationException(); }
         @Override public void serverWritable() { throw new UnsupportedOperationException(); }
         @Override public void serverLost(String reason) { throw new UnsupportedOperationException(); }
     }
