@@ -14,6 +14,8 @@ import java.util.Locale;
  */
 final class Values {
     private static final BigDecimal MAX_SECONDS = BigDecimal.valueOf(Long.MAX_VALUE / 1_000_000);
+    /** The longest time a Duration gives in nanoseconds (about 292 years), which is how Sluice uses them. */
+    private static final BigDecimal MAX_NANO_SECONDS = BigDecimal.valueOf(Long.MAX_VALUE).movePointLeft(9);
 
     private Values() {
     }
@@ -66,6 +68,10 @@ final class Values {
         }
         if (seconds.compareTo(MAX_SECONDS) > 0) {
             throw new IllegalArgumentException("invalid time \"" + value + "\" (too large)");
+        }
+        if (seconds.compareTo(MAX_NANO_SECONDS) > 0) {
+            // A value meant as "never" (server_lifetime = 99999999999): as long as can be counted.
+            return Duration.ofNanos(Long.MAX_VALUE);
         }
         return Duration.of(seconds.movePointRight(6).longValue(), ChronoUnit.MICROS);
     }

@@ -15,6 +15,7 @@ import io.sluice.pool.ServerConnector;
 import io.sluice.protocol.PgWriter;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.time.Duration;
 
 /** Opens server connections (and cancel connections) with the chosen transport. */
 final class NettyServerConnector implements ServerConnector {
@@ -57,13 +58,17 @@ final class NettyServerConnector implements ServerConnector {
         boolean unix = config.host().startsWith("/");
         Bootstrap b = new Bootstrap().group(loop)
                 .channel(unix ? transport.domainChannel() : transport.socketChannel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
-                        Math.max(1, config.serverConnectTimeout().toMillis())));
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis(config.serverConnectTimeout()));
         if (!unix) {
             b.option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.SO_KEEPALIVE, true);
         }
         transport.serverOptions(b);
         return b;
+    }
+
+    /** server_connect_timeout for the TCP connect: 0 is no timeout, as in PgBouncer (and in Netty). */
+    static int connectTimeoutMillis(Duration t) {
+        return t.isZero() ? 0 : (int) Math.min(Integer.MAX_VALUE, Math.max(1, t.toMillis()));
     }
 
     private SocketAddress address(PoolConfig config) {

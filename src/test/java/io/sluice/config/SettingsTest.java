@@ -123,6 +123,13 @@ class SettingsTest {
     }
 
     @Test
+    void aTimeMeantAsNeverIsAsLongAsCanBeCounted() {
+        // PgBouncer takes these; Sluice counts durations in nanoseconds, which end at 292 years.
+        assertThat(Values.parseSeconds("99999999999").toNanos()).isEqualTo(Long.MAX_VALUE);
+        assertThat(Values.parseSeconds("9000000000").toNanos()).isEqualTo(9_000_000_000L * 1_000_000_000L);
+    }
+
+    @Test
     void enumSpellings() {
         assertThat(AuthType.parse("SCRAM-SHA-256")).isEqualTo(AuthType.SCRAM_SHA_256);
         assertThat(AuthType.SCRAM_SHA_256.configName()).isEqualTo("scram-sha-256");
