@@ -207,7 +207,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** Relays one read's worth of client bytes to the linked server. */
     private void scanBatch(ByteBuf buf) {
-        if (prepared != null && prepared.hasPendingCloses(server.statements())) {
+        // Sluice's own Closes go in only between the client's messages, never into one cut
+        // across reads; until then they wait for a read that begins at a boundary.
+        if (prepared != null && scanner.atBoundary() && prepared.hasPendingCloses(server.statements())) {
             prepared.beginBatch(server.statements(), out());
         }
         scanner.scan(buf, this);

@@ -162,6 +162,32 @@ class PreparedStatementsIT {
     }
 
     @Test
+    void sluicesOwnCloseWaitsForTheEndOfAMessageCutAcrossReads() throws Exception {
+        try (SluiceHarness h = singleLoop("");
+                PgWire w = new PgWire(h.port(), "md5user", "md5pass", "one")) {
+            w.send(b -> PgWire.parseSync(b, "S1", "SELECT 1"));
+            assertThat(w.typesUntilReady(null)).isEqualTo("1Z");
+            // A second Parse of S1 fails as on PostgreSQL, and leaves Sluice a Close to send.
+            // A 50 kB query follows in the same write: it arrives in several reads.
+            String big = "x".repeat(50_000);
+            w.send(b -> {
+                PgWire.parseSync(b, "S1", "SELECT 1");
+                PgWriter.query(b, "SELECT length('" + big + "')");
+            });
+            List<PgWire.Msg> msgs = new ArrayList<>();
+            assertThat(w.typesUntilReady(msgs)).isEqualTo("EZ");
+            assertThat(PgWire.field(msgs.get(0), 'C')).isEqualTo("42P05");
+            msgs.clear();
+            assertThat(w.typesUntilReady(msgs)).isEqualTo("TDCZ");
+            assertThat(msgs.get(1).firstColumn()).isEqualTo("50000");
+            w.send(b -> PgWire.bindExecuteSync(b, "S1"));
+            msgs.clear();
+            assertThat(w.typesUntilReady(msgs)).isEqualTo("2DCZ");
+            assertThat(msgs.get(1).firstColumn()).isEqualTo("1");
+        }
+    }
+
+    @Test
     void pipelinedSyncsAndAServerChangeHideTheReprepare() throws Exception {
         try (SluiceHarness h = singleLoop("");
                 PgWire b = new PgWire(h.port(), "md5user", "md5pass", "two");
