@@ -245,7 +245,7 @@ public final class PoolShard {
         PoolConfig cfg = pool.config();
         boolean runReset = !cfg.resetQuery().isEmpty()
                 && (cfg.poolMode() == PoolMode.SESSION || cfg.resetQueryAlways());
-        if (runReset && s.statements() != null) {
+        if (runReset && s.statements() != null && ServerStatements.resetDrops(cfg.resetQuery())) {
             // DISCARD ALL (or whatever the reset does) may drop prepared statements: re-prepare.
             s.statements().clear();
         }

@@ -8,6 +8,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * The prepared statements one server connection holds under Sluice's names, and the replies
@@ -32,6 +33,8 @@ public final class ServerStatements {
     private static final Reply[] REPLIES = Reply.values();
 
     private static final byte MARKER = 'Z';
+    private static final Pattern DROPS_IN_RESET = Pattern.compile(
+            "\\b(discard\\s+all|deallocate\\s+(prepare\\s+)?all)\\b", Pattern.CASE_INSENSITIVE);
     /**
      * The statement used by a "cached plan must not change result type" Bind is dropped, so
      * the next execution prepares it again (PgBouncer needs a RECONNECT there).
@@ -39,6 +42,7 @@ public final class ServerStatements {
     private static final String PLAN_CHANGED = "cached plan must not change result type";
 
     private final int capacity;
+    private boolean uncertain;
     /** Statement name → pipeline epoch of its last use; access order, so the eldest is least recently used. */
     private final LinkedHashMap<String, Long> prepared = new LinkedHashMap<>(16, 0.75f, true);
     /**
@@ -93,9 +97,25 @@ public final class ServerStatements {
         return null;
     }
 
-    /** DEALLOCATE ALL or DISCARD ALL ran (or will, before anything sent after it): nothing is prepared. */
+    /**
+     * DEALLOCATE ALL or DISCARD ALL ran (or will, before anything sent after it): nothing is
+     * prepared. Sent, not yet run: it may still fail (DISCARD ALL inside a transaction block)
+     * and leave the statements there, so from now on a statement is closed before it is
+     * prepared again here, which is harmless where it is gone.
+     */
     public void clear() {
         prepared.clear();
+        uncertain = true;
+    }
+
+    /** Whether a statement Sluice thinks absent here may still exist (see {@link #clear}). */
+    public boolean uncertain() {
+        return uncertain;
+    }
+
+    /** Whether a reset query drops prepared statements (DISCARD ALL or DEALLOCATE ALL in it). */
+    public static boolean resetDrops(String resetQuery) {
+        return DROPS_IN_RESET.matcher(resetQuery).find();
     }
 
     public void expect(byte kind, Reply reply, String statement) {

@@ -83,7 +83,8 @@ final class PreparedStatements {
         int readable = Math.min(in.readableBytes(), bodyLength);
         switch (type) {
             case FrontendCodes.PARSE:
-                if (readable < 1 || in.getByte(at) != 0) {
+                // An unnamed DISCARD ALL or DEALLOCATE ALL is looked at whole (onParse).
+                if (readable < 1 || in.getByte(at) != 0 || mayDropAll(in, at + 1, bodyLength - 1)) {
                     return false;
                 }
                 server.expect(BackendCodes.PARSE_COMPLETE, Reply.RELAY, null);
@@ -225,11 +226,16 @@ final class PreparedStatements {
      * here so that ordinary queries pass as bytes, copied nowhere.
      */
     static boolean mayDropAll(ByteBuf in, int bodyLength) {
-        if (bodyLength > 256) {
+        return mayDropAll(in, in.readerIndex(), bodyLength);
+    }
+
+    /** As {@link #mayDropAll(ByteBuf, int)}, for the text that starts at {@code from}. */
+    private static boolean mayDropAll(ByteBuf in, int from, int length) {
+        if (length > 256) {
             return false;
         }
-        int end = in.readerIndex() + Math.min(in.readableBytes(), bodyLength);
-        for (int i = in.readerIndex(); i < end; i++) {
+        int end = Math.min(in.writerIndex(), from + length);
+        for (int i = from; i < end; i++) {
             byte b = in.getByte(i);
             if (!Character.isWhitespace(b)) {
                 return (b | 0x20) == 'd';
@@ -276,6 +282,11 @@ final class PreparedStatements {
         String evicted = server.add(st.serverName());
         if (evicted != null) {
             writeClose(out, evicted);
+            server.expect(BackendCodes.CLOSE_COMPLETE, Reply.HIDE, null);
+        }
+        if (server.uncertain()) {
+            // It may be there after all (a DISCARD ALL that failed): a Close first cannot fail.
+            writeClose(out, st.serverName());
             server.expect(BackendCodes.CLOSE_COMPLETE, Reply.HIDE, null);
         }
         writeParse(out, st.serverName(), st.parseTail());

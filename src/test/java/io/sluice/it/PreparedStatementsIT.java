@@ -188,6 +188,59 @@ class PreparedStatementsIT {
     }
 
     @Test
+    void aDiscardAllSentWithTheExtendedProtocolIsSeen() throws Exception {
+        try (SluiceHarness h = singleLoop("");
+                PgWire a = new PgWire(h.port(), "md5user", "md5pass", "one");
+                PgWire b = new PgWire(h.port(), "md5user", "md5pass", "one")) {
+            a.send(x -> {
+                PgWire.parse(x, "S1", "SELECT 1");
+                PgWire.bindExecuteSync(x, "S1");
+            });
+            assertThat(a.typesUntilReady(null)).isEqualTo("12DCZ");
+            // As drivers send a plain statement: unnamed Parse, Bind, Execute, Sync.
+            a.send(x -> PgWire.extendedQuery(x, "DISCARD ALL"));
+            assertThat(a.typesUntilReady(null)).isEqualTo("12CZ");
+            // The pool's one server no longer has the statement: b's use of it prepares it again.
+            b.send(x -> {
+                PgWire.parse(x, "T1", "SELECT 1");
+                PgWire.bindExecuteSync(x, "T1");
+            });
+            List<PgWire.Msg> msgs = new ArrayList<>();
+            assertThat(b.typesUntilReady(msgs)).isEqualTo("12DCZ");
+            assertThat(msgs.get(2).firstColumn()).isEqualTo("1");
+        }
+    }
+
+    @Test
+    void aDiscardAllThatFailsLeavesTheStatementsUsable() throws Exception {
+        try (SluiceHarness h = singleLoop("");
+                PgWire a = new PgWire(h.port(), "md5user", "md5pass", "one");
+                PgWire b = new PgWire(h.port(), "md5user", "md5pass", "one")) {
+            a.send(x -> {
+                PgWire.parse(x, "S1", "SELECT 1");
+                PgWire.bindExecuteSync(x, "S1");
+            });
+            assertThat(a.typesUntilReady(null)).isEqualTo("12DCZ");
+            a.send(x -> PgWriter.query(x, "BEGIN"));
+            assertThat(a.typesUntilReady(null)).isEqualTo("CZ");
+            a.send(x -> PgWriter.query(x, "DISCARD ALL"));
+            List<PgWire.Msg> msgs = new ArrayList<>();
+            assertThat(a.typesUntilReady(msgs)).isEqualTo("EZ");
+            assertThat(PgWire.field(msgs.get(0), 'C')).isEqualTo("25001");
+            a.send(x -> PgWriter.query(x, "ROLLBACK"));
+            assertThat(a.typesUntilReady(null)).isEqualTo("CZ");
+            // The statement is still on the server: b's Parse of the same query must not fail.
+            b.send(x -> {
+                PgWire.parse(x, "T1", "SELECT 1");
+                PgWire.bindExecuteSync(x, "T1");
+            });
+            msgs.clear();
+            assertThat(b.typesUntilReady(msgs)).isEqualTo("12DCZ");
+            assertThat(msgs.get(2).firstColumn()).isEqualTo("1");
+        }
+    }
+
+    @Test
     void pipelinedSyncsAndAServerChangeHideTheReprepare() throws Exception {
         try (SluiceHarness h = singleLoop("");
                 PgWire b = new PgWire(h.port(), "md5user", "md5pass", "two");
