@@ -67,6 +67,14 @@ public final class Pool {
         return servers.get();
     }
 
+    /** Servers being closed: still counted in {@link #serverCount} until their sockets are gone. */
+    final AtomicInteger closing = new AtomicInteger();
+
+    /** Servers not on their way out, on every loop. */
+    int liveServerCount() {
+        return servers.get() - closing.get();
+    }
+
     /**
      * ParameterStatus values of the first server login, sent to clients at their login as
      * PgBouncer does; null until a server has logged in.

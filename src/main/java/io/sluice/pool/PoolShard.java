@@ -95,6 +95,7 @@ public final class PoolShard {
             case IDLE -> idle.removeLastOccurrence(s);
             case ACTIVE -> active--;
             case RESET -> reset--;
+            // Leaving CLOSING means CLOSED: serverClosed uncounts it, after its slot.
             case CLOSING -> { }
             case CLOSED -> throw new IllegalStateException(s.logId() + " is closed");
         }
@@ -107,7 +108,8 @@ public final class PoolShard {
             }
             case ACTIVE -> active++;
             case RESET -> reset++;
-            case CLOSING, CLOSED -> { }
+            case CLOSING -> pool.closing.incrementAndGet();
+            case CLOSED -> { }
         }
         s.state = to;
         publish();
@@ -116,6 +118,22 @@ public final class PoolShard {
     /** Takes a server out of service and closes it; the slot frees when its socket is gone. */
     void retire(ServerConnection s, String reason) {
         if (s.state != ServerState.CLOSING && s.state != ServerState.CLOSED) {
+            move(s, ServerState.CLOSING);
+        }
+        s.close(reason);
+    }
+
+    /**
+     * Retires {@code s} unless the pool, counted without the servers already closing on any
+     * loop, is at min_pool_size. The check and the count are one step for all loops: each loop's
+     * upkeep retiring what had timed out in the same second went below the minimum, and then
+     * opened it again.
+     */
+    private void retireAboveMin(ServerConnection s, int min, String reason) {
+        synchronized (pool.closing) {
+            if (pool.liveServerCount() <= min) {
+                return;
+            }
             move(s, ServerState.CLOSING);
         }
         s.close(reason);
@@ -300,6 +318,13 @@ public final class PoolShard {
 
     /** A clean server: to the first waiter here, else closed if wanted on another loop, else idle. */
     private void serverFree(ServerConnection s) {
+        long lifetime = pool.config().serverLifetime().toNanos();
+        if (lifetime > 0 && System.nanoTime() - s.createdNanos > lifetime) {
+            // Checked here too: under steady load a server goes from client to client and is
+            // never idle for upkeep to see it.
+            retire(s, "server lifetime over");
+            return;
+        }
         // Before this loop's own waiters: under load they always exist, and a loop below its
         // share of the pool would otherwise wait until the load ends.
         if (pool.starvedOnOtherLoop(this)) {
@@ -333,6 +358,10 @@ public final class PoolShard {
             failWaiters(err);
         }
         pool.releaseSlot();
+        if (was == ServerState.CLOSING) {
+            // After the slot: the pool's live count may read low for a moment, never high.
+            pool.closing.decrementAndGet();
+        }
     }
 
     /** Every client waiting here gets the server's own login error, as PgBouncer does. */
@@ -424,17 +453,17 @@ public final class PoolShard {
         long idleTimeout = cfg.serverIdleTimeout().toNanos();
         long lifetime = cfg.serverLifetime().toNanos();
         for (ServerConnection s : idle.toArray(new ServerConnection[0])) {
-            if (pool.serverCount() <= cfg.minPoolSize()) {
-                break;
-            }
-            if (idleTimeout > 0 && now - s.stateSinceNanos > idleTimeout) {
-                retire(s, "server idle timeout");
-            } else if (lifetime > 0 && now - s.createdNanos > lifetime) {
+            if (lifetime > 0 && now - s.createdNanos > lifetime) {
+                // Recycled even at min_pool_size, as in PgBouncer; the minimum is opened again.
                 retire(s, "server lifetime over");
+            } else if (idleTimeout > 0 && now - s.stateSinceNanos > idleTimeout) {
+                retireAboveMin(s, cfg.minPoolSize(), "server idle timeout");
             }
         }
-        // min_pool_size is kept by the pool's first shard, so loops don't race to fill it.
-        if (index == 0 && pool.lastLoginFailure() == null) {
+        // min_pool_size is kept by the pool's first shard, so loops don't race to fill it; after
+        // a failed login, again once server_login_retry has passed, as in PgBouncer.
+        Pool.FailedLogin failure = pool.lastLoginFailure();
+        if (index == 0 && (failure == null || now - failure.atNanos() >= cfg.serverLoginRetry().toNanos())) {
             while (pool.serverCount() < cfg.minPoolSize() && pool.tryReserve(false)) {
                 open();
             }

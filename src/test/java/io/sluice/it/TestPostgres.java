@@ -93,6 +93,8 @@ public final class TestPostgres {
                 "host all md5user 127.0.0.1/32 md5",
                 "host all scramuser 127.0.0.1/32 scram-sha-256",
                 "host all plainuser 127.0.0.1/32 password",
+                // A role a test creates, and changes the password of (UpkeepIT).
+                "host all minuser 127.0.0.1/32 md5",
                 "host all all ::1/128 trust", ""));
         try (Connection c = direct(); Statement st = c.createStatement()) {
             st.execute("SELECT pg_reload_conf()");

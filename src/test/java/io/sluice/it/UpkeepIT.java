@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sluice.testing.LeakCheck;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -80,9 +83,81 @@ class UpkeepIT {
         }
     }
 
+    @Test
+    void idleTimeoutsNeverTakeThePoolBelowMinPoolSize() throws Exception {
+        String databases = "minp = host=127.0.0.1 port=${PG_PORT} dbname=postgres pool_size=4 pool_mode=transaction";
+        try (SluiceHarness h = SluiceHarness.start(databases,
+                "auth_type = md5\nserver_idle_timeout = 1\nmin_pool_size = 2", SluiceHarness.USERLIST, 2)) {
+            List<Connection> clients = new ArrayList<>();
+            try {
+                // Four transactions at once: four servers.
+                for (int i = 0; i < 4; i++) {
+                    Connection c = h.connect("minp", "md5user", "md5pass");
+                    clients.add(c);
+                    c.setAutoCommit(false);
+                    assertEquals("1", scalar(c, "select 1"));
+                }
+                assertEquals(4, serversOnPostgres());
+                for (Connection c : clients) {
+                    c.commit();
+                }
+                // Idle past server_idle_timeout: two close, two stay, at every moment.
+                int fewest = Integer.MAX_VALUE;
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (System.nanoTime() < end) {
+                    fewest = Math.min(fewest, serversOnPostgres());
+                    Thread.sleep(50);
+                }
+                assertEquals(2, serversOnPostgres(), "min_pool_size servers stay");
+                assertEquals(2, fewest, "never fewer than min_pool_size on the way");
+            } finally {
+                for (Connection c : clients) {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void minPoolSizeIsOpenedAgainOnceLoginsWork() throws Exception {
+        try (Connection d = TestPostgres.direct(); Statement st = d.createStatement()) {
+            st.execute("DROP ROLE IF EXISTS minuser");
+            st.execute("CREATE ROLE minuser LOGIN PASSWORD 'before'");
+        }
+        // The server password in the config is not yet the role's: every login fails.
+        String databases = "forced = host=127.0.0.1 port=${PG_PORT} dbname=postgres user=minuser password=after"
+                + " min_pool_size=1 pool_mode=transaction";
+        try (SluiceHarness h = SluiceHarness.start(databases,
+                "auth_type = md5\nserver_login_retry = 1", SluiceHarness.USERLIST, 2)) {
+            Thread.sleep(1500);
+            assertEquals(0, serversOn("minuser"));
+            try (Connection d = TestPostgres.direct(); Statement st = d.createStatement()) {
+                st.execute("ALTER ROLE minuser PASSWORD 'after'");
+            }
+            // No client asks: the upkeep opens the minimum by itself after server_login_retry.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (serversOn("minuser") < 1 && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertEquals(1, serversOn("minuser"));
+        } finally {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (serversOn("minuser") > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            try (Connection d = TestPostgres.direct(); Statement st = d.createStatement()) {
+                st.execute("DROP ROLE IF EXISTS minuser");
+            }
+        }
+    }
+
     private static int serversOnPostgres() throws SQLException {
+        return serversOn("md5user");
+    }
+
+    private static int serversOn(String user) throws SQLException {
         try (Connection d = TestPostgres.direct()) {
-            return Integer.parseInt(scalar(d, "select count(*) from pg_stat_activity where usename = 'md5user'"));
+            return Integer.parseInt(scalar(d, "select count(*) from pg_stat_activity where usename = '" + user + "'"));
         }
     }
 
