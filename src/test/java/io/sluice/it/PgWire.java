@@ -174,6 +174,12 @@ final class PgWire implements AutoCloseable {
         message(b, 'c', body -> { });
     }
 
+    /** Parse of {@code sql} as {@code statement}, then one execution of it. */
+    static void parseBindExecuteSync(ByteBuf b, String statement, String sql) {
+        parse(b, statement, sql);
+        bindExecuteSync(b, statement);
+    }
+
     static void describeStatement(ByteBuf b, String name) {
         message(b, 'D', body -> {
             body.writeByte('S');

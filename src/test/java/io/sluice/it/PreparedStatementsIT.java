@@ -150,10 +150,7 @@ class PreparedStatementsIT {
             for (int n = 1; n <= 2; n++) {
                 int k = n;
                 // As on a direct connection: the name is free, so this Parse succeeds.
-                w.send(b -> {
-                    PgWire.parse(b, "S" + k, "SELECT " + k * 100);
-                    PgWire.bindExecuteSync(b, "S" + k);
-                });
+                w.send(b -> PgWire.parseBindExecuteSync(b, "S" + k, "SELECT " + k * 100));
                 msgs.clear();
                 assertThat(w.typesUntilReady(msgs)).isEqualTo("12DCZ");
                 assertThat(msgs.get(2).firstColumn()).isEqualTo(String.valueOf(k * 100));
@@ -192,19 +189,13 @@ class PreparedStatementsIT {
         try (SluiceHarness h = singleLoop("");
                 PgWire a = new PgWire(h.port(), "md5user", "md5pass", "one");
                 PgWire b = new PgWire(h.port(), "md5user", "md5pass", "one")) {
-            a.send(x -> {
-                PgWire.parse(x, "S1", "SELECT 1");
-                PgWire.bindExecuteSync(x, "S1");
-            });
+            a.send(x -> PgWire.parseBindExecuteSync(x, "S1", "SELECT 1"));
             assertThat(a.typesUntilReady(null)).isEqualTo("12DCZ");
             // As drivers send a plain statement: unnamed Parse, Bind, Execute, Sync.
             a.send(x -> PgWire.extendedQuery(x, "DISCARD ALL"));
             assertThat(a.typesUntilReady(null)).isEqualTo("12CZ");
             // The pool's one server no longer has the statement: b's use of it prepares it again.
-            b.send(x -> {
-                PgWire.parse(x, "T1", "SELECT 1");
-                PgWire.bindExecuteSync(x, "T1");
-            });
+            b.send(x -> PgWire.parseBindExecuteSync(x, "T1", "SELECT 1"));
             List<PgWire.Msg> msgs = new ArrayList<>();
             assertThat(b.typesUntilReady(msgs)).isEqualTo("12DCZ");
             assertThat(msgs.get(2).firstColumn()).isEqualTo("1");
@@ -216,10 +207,7 @@ class PreparedStatementsIT {
         try (SluiceHarness h = singleLoop("");
                 PgWire a = new PgWire(h.port(), "md5user", "md5pass", "one");
                 PgWire b = new PgWire(h.port(), "md5user", "md5pass", "one")) {
-            a.send(x -> {
-                PgWire.parse(x, "S1", "SELECT 1");
-                PgWire.bindExecuteSync(x, "S1");
-            });
+            a.send(x -> PgWire.parseBindExecuteSync(x, "S1", "SELECT 1"));
             assertThat(a.typesUntilReady(null)).isEqualTo("12DCZ");
             a.send(x -> PgWriter.query(x, "BEGIN"));
             assertThat(a.typesUntilReady(null)).isEqualTo("CZ");
@@ -230,10 +218,7 @@ class PreparedStatementsIT {
             a.send(x -> PgWriter.query(x, "ROLLBACK"));
             assertThat(a.typesUntilReady(null)).isEqualTo("CZ");
             // The statement is still on the server: b's Parse of the same query must not fail.
-            b.send(x -> {
-                PgWire.parse(x, "T1", "SELECT 1");
-                PgWire.bindExecuteSync(x, "T1");
-            });
+            b.send(x -> PgWire.parseBindExecuteSync(x, "T1", "SELECT 1"));
             msgs.clear();
             assertThat(b.typesUntilReady(msgs)).isEqualTo("12DCZ");
             assertThat(msgs.get(2).firstColumn()).isEqualTo("1");
