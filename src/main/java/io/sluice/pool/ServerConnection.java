@@ -157,23 +157,31 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     /** The client sent a Query or FunctionCall: answered with ReadyForQuery, as is anything before it. */
     public void clientQuery() {
-        pendingReady++;
+        expectReady();
         unsynced = false;
         syncsSinceExecute = 0;
     }
 
     /**
-     * The client sent a Sync. Returns whether the server answers it: a backend in COPY FROM STDIN
-     * ignores Syncs (clients send one after every Execute, not knowing it started a COPY).
+     * The client sent a Sync: answered with ReadyForQuery, except by a backend in COPY FROM
+     * STDIN, which ignores Syncs (clients send one after every Execute, not knowing it started a
+     * COPY).
      */
-    public boolean clientSync() {
+    public void clientSync() {
         if (copyIn) {
-            return false;
+            return;
         }
-        pendingReady++;
+        expectReady();
         unsynced = false;
         syncsSinceExecute++;
-        return true;
+    }
+
+    /** A ReadyForQuery to come, in the count and in the tracked statements' reply queue. */
+    private void expectReady() {
+        pendingReady++;
+        if (statements != null) {
+            statements.expectReady();
+        }
     }
 
     /** The client sent Parse, Bind, Describe or Close: the server is its own until a Sync. */

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -33,8 +34,12 @@ public final class ServerStatements {
     private static final Reply[] REPLIES = Reply.values();
 
     private static final byte MARKER = 'Z';
-    private static final Pattern DROPS_IN_RESET = Pattern.compile(
-            "\\b(discard\\s+all|deallocate\\s+(prepare\\s+)?all)\\b", Pattern.CASE_INSENSITIVE);
+    /** The SQL that drops every prepared statement of a session. */
+    private static final String DROP_ALL = "(deallocate\\s+(prepare\\s+)?all|discard\\s+all)";
+    /** A statement that is only that (client queries). */
+    private static final Pattern DROPS_ALL = Pattern.compile("\\s*" + DROP_ALL + "\\s*;?\\s*", Pattern.CASE_INSENSITIVE);
+    /** That anywhere in a reset query. */
+    private static final Pattern DROPS_IN_RESET = Pattern.compile("\\b" + DROP_ALL + "\\b", Pattern.CASE_INSENSITIVE);
     /**
      * The statement used by a "cached plan must not change result type" Bind is dropped, so
      * the next execution prepares it again (PgBouncer needs a RECONNECT there).
@@ -111,6 +116,12 @@ public final class ServerStatements {
     /** Whether a statement Sluice thinks absent here may still exist (see {@link #clear}). */
     public boolean uncertain() {
         return uncertain;
+    }
+
+    /** Whether {@code sql} is DEALLOCATE ALL or DISCARD ALL and nothing else. */
+    public static boolean dropsAll(String sql) {
+        String s = sql.toLowerCase(Locale.ROOT);
+        return (s.contains("deallocate") || s.contains("discard")) && DROPS_ALL.matcher(sql).matches();
     }
 
     /** Whether a reset query drops prepared statements (DISCARD ALL or DEALLOCATE ALL in it). */

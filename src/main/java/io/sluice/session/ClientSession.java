@@ -435,21 +435,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 return MessageScanner.CONSUME;
             case FrontendCodes.QUERY:
                 server.clientQuery();
-                if (prepared != null) {
-                    server.statements().expectReady();
-                    return PreparedStatements.mayDropAll(in, bodyLength) ? MessageScanner.OBSERVE : MessageScanner.PASS;
-                }
-                return MessageScanner.PASS;
+                return prepared != null && PreparedStatements.mayDropAll(in, bodyLength)
+                        ? MessageScanner.OBSERVE : MessageScanner.PASS;
             case FrontendCodes.FUNCTION_CALL:
                 server.clientQuery();
-                if (prepared != null) {
-                    server.statements().expectReady();
-                }
                 return MessageScanner.PASS;
             case FrontendCodes.SYNC:
-                if (server.clientSync() && prepared != null) {
-                    server.statements().expectReady();
-                }
+                server.clientSync();
                 return MessageScanner.PASS;
             case FrontendCodes.EXECUTE:
                 server.clientExecute();

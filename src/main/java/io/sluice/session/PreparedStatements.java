@@ -14,10 +14,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
-import java.util.Locale;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * One client's named prepared statements in transaction and statement modes, and the rewriting
@@ -36,8 +34,6 @@ final class PreparedStatements {
     private static final String PREFIX = "_sluice_";
     /** Parse body after the name for the stray statement: "SELECT 1", no parameter types. */
     private static final byte[] STRAY_TAIL = "SELECT 1\0\0\0".getBytes(StandardCharsets.US_ASCII);
-    private static final Pattern DROPS_ALL = Pattern.compile(
-            "\\s*(deallocate\\s+(prepare\\s+)?all|discard\\s+all)\\s*;?\\s*", Pattern.CASE_INSENSITIVE);
     private static final FastThreadLocal<MessageDigest> SHA256 = new FastThreadLocal<>() {
         @Override
         protected MessageDigest initialValue() throws NoSuchAlgorithmException {
@@ -122,7 +118,7 @@ final class PreparedStatements {
         }
         if (name.isEmpty()) {
             if (queryEnd - tailStart <= 64
-                    && dropsAll(body.toString(tailStart, queryEnd - tailStart, StandardCharsets.UTF_8))) {
+                    && ServerStatements.dropsAll(body.toString(tailStart, queryEnd - tailStart, StandardCharsets.UTF_8))) {
                 forgetAll(server);
             }
             copy(out, FrontendCodes.PARSE, body, start);
@@ -256,7 +252,7 @@ final class PreparedStatements {
             return;
         }
         int nul = body.indexOf(i, end, (byte) 0);
-        if (nul > 0 && dropsAll(body.toString(i, nul - i, StandardCharsets.UTF_8))) {
+        if (nul > 0 && ServerStatements.dropsAll(body.toString(i, nul - i, StandardCharsets.UTF_8))) {
             forgetAll(server);
         }
     }
@@ -264,11 +260,6 @@ final class PreparedStatements {
     private void forgetAll(ServerStatements server) {
         byName = Map.of();
         server.clear();
-    }
-
-    private static boolean dropsAll(String sql) {
-        String s = sql.toLowerCase(Locale.ROOT);
-        return (s.contains("deallocate") || s.contains("discard")) && DROPS_ALL.matcher(sql).matches();
     }
 
     private void ensurePrepared(Statement st, ServerStatements server, ByteBuf out) {
