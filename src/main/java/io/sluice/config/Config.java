@@ -105,6 +105,7 @@ public final class Config {
         Path dir = iniFile.toAbsolutePath().getParent();
         Settings settings = new Settings(settingEntries, dir);
         checkAuth(iniFile, settings, settingEntries.get("auth_type"));
+        checkProtection(settingEntries);
 
         return new Config(iniFile, settings, Collections.unmodifiableMap(databases), fallback,
                 Collections.unmodifiableMap(users), Collections.unmodifiableMap(peers),
@@ -129,6 +130,30 @@ public final class Config {
         throw new ConfigException(iniFile, problem + " (auth_type defaults to "
                 + Settings.defaultValue("auth_type") + ")");
     }
+
+    /**
+     * Settings that ask for protection Sluice cannot give yet stop start-up: a warning would let
+     * it run, and then a configuration that asks for encryption talks in plaintext, and one that
+     * looks users up in the database lets no one in (or the wrong ones). TLS modes that allow
+     * plaintext (disable, allow, prefer) run without TLS, as PgBouncer does without certificates.
+     */
+    private static void checkProtection(Map<String, IniEntry> settings) throws ConfigException {
+        for (String key : List.of("client_tls_sslmode", "server_tls_sslmode")) {
+            IniEntry e = settings.get(key);
+            if (e != null && !PLAINTEXT_SSLMODES.contains(e.value().strip().toLowerCase(java.util.Locale.ROOT))) {
+                throw e.error(e.value().strip() + " needs TLS, which Sluice does not support yet"
+                        + " (use disable, allow or prefer)");
+            }
+        }
+        for (String key : List.of("auth_user", "auth_query", "auth_dbname")) {
+            IniEntry e = settings.get(key);
+            if (e != null) {
+                throw e.error("not supported by Sluice yet: users can come from auth_file only");
+            }
+        }
+    }
+
+    private static final Set<String> PLAINTEXT_SSLMODES = Set.of("disable", "allow", "prefer");
 
     /** The main config file, as given to {@link #load}. */
     public Path path() {

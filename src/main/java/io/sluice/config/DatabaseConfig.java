@@ -104,7 +104,8 @@ public record DatabaseConfig(String name, List<String> hosts, int port, String d
                                     + "\" (expected round-robin or disable)");
                         }
                     }
-                    case "auth_user", "auth_query", "auth_dbname" -> { }
+                    case "auth_user", "auth_query", "auth_dbname" -> throw new IllegalArgumentException(
+                            "not supported by Sluice yet: users can come from auth_file only");
                     default -> throw new IllegalArgumentException("unrecognized connection parameter: " + k);
                 }
             } catch (IllegalArgumentException ex) {

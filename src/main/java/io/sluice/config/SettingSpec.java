@@ -36,7 +36,12 @@ final class SettingSpec {
         /** PgBouncer's auth_type spellings. */
         AUTH_TYPE,
         /** libpq's sslmode values. */
-        SSLMODE
+        SSLMODE,
+        /**
+         * Comma-separated parameter names: letters, digits, '_' and '.', not starting with a digit.
+         * They go into Sluice's SET statements as written, so nothing else may pass.
+         */
+        NAME_LIST
     }
 
     /** One setting. */
@@ -143,7 +148,7 @@ final class SettingSpec {
         add("tcp_keepintvl", "0", Kind.COUNT, true);
         add("tcp_socket_buffer", "0", Kind.COUNT, true);
         add("tcp_user_timeout", "0", Kind.COUNT, true);
-        add("track_extra_parameters", "IntervalStyle", Kind.STRING, false);
+        add("track_extra_parameters", "IntervalStyle", Kind.NAME_LIST, false);
         add("transaction_timeout", "0", Kind.TIME, true);
         add("unix_socket_dir", "/tmp", Kind.STRING, false);
         add("unix_socket_group", "", Kind.STRING, false);
@@ -177,6 +182,14 @@ final class SettingSpec {
                     case "disable", "allow", "prefer", "require", "verify-ca", "verify-full" -> { }
                     default -> throw new IllegalArgumentException("invalid sslmode \"" + value
                             + "\" (expected disable, allow, prefer, require, verify-ca or verify-full)");
+                }
+            }
+            case NAME_LIST -> {
+                for (String name : Values.commaList(value)) {
+                    if (!name.matches("[A-Za-z_][A-Za-z0-9_.]*")) {
+                        throw new IllegalArgumentException("invalid parameter name \"" + name
+                                + "\" (letters, digits, '_' and '.' only)");
+                    }
                 }
             }
             default -> throw new AssertionError(kind);

@@ -218,7 +218,7 @@ public final class PoolShard {
             return;
         }
         Pool.FailedLogin failure = pool.lastLoginFailure();
-        if (failure != null && pool.serverCount() == 0
+        if (failure != null && pool.serverCount() == 0 && !failure.error().cannotConnectNow()
                 && System.nanoTime() - failure.atNanos() < pool.config().serverLoginRetry().toNanos()) {
             client.serverUnavailable(SqlState.PROTOCOL_VIOLATION,
                     "server login has been failing, cached error: " + failure.error().message()
@@ -352,7 +352,8 @@ public final class PoolShard {
         if (was == ServerState.LOGIN) {
             ErrorFields err = s.loginError();
             if (err == null) {
-                err = new ErrorFields("FATAL", SqlState.CONNECTION_FAILURE, reason, null, null);
+                // Closed under its login with no error said (the reason is in the log above).
+                err = new ErrorFields("FATAL", SqlState.CONNECTION_FAILURE, "server conn crashed?", null, null);
             }
             pool.loginFailed(err);
             failWaiters(err);
@@ -364,20 +365,32 @@ public final class PoolShard {
         }
     }
 
-    /** Every client waiting here gets the server's own login error, as PgBouncer does. */
+    /**
+     * Every client waiting here gets the server's own login error, as PgBouncer does; except
+     * "cannot connect now" (PostgreSQL starting up or recovering): those clients stay queued while
+     * the login is tried again (upkeep, each second), until query_wait_timeout, as in PgBouncer.
+     */
     private void failWaiters(ErrorFields err) {
+        if (err.cannotConnectNow()) {
+            return;
+        }
+        String state = err.sqlState() != null ? err.sqlState() : SqlState.CONNECTION_FAILURE;
         // Only as many waiters as are not covered by logins still in progress.
         while (waiters.size() > login) {
             Waiter w = waiters.pollLast();
             publish();
-            String state = err.sqlState() != null ? err.sqlState() : SqlState.CONNECTION_FAILURE;
             w.client().serverUnavailable(state, err.message());
         }
     }
 
-    /** Opens servers while waiters outnumber logins in progress and the limits allow. */
+    /**
+     * Opens servers while waiters outnumber logins in progress and the limits allow. While
+     * PostgreSQL answers "cannot connect now", one login at a time: the waiters are held for it.
+     */
     void openForWaiters() {
-        while (waiters.size() > login) {
+        Pool.FailedLogin failure = pool.lastLoginFailure();
+        boolean oneAtATime = failure != null && failure.error().cannotConnectNow();
+        while (waiters.size() > login && !(oneAtATime && login > 0)) {
             Waiter head = waiters.peekFirst();
             boolean reserve = System.nanoTime() - head.sinceNanos()
                     >= pool.config().reservePoolTimeout().toNanos() && pool.config().reservePoolSize() > 0;
@@ -410,20 +423,28 @@ public final class PoolShard {
         ChannelFuture f = connector.connect(loop, pool.config(), s);
         f.addListener(done -> {
             if (!done.isSuccess()) {
-                String why = "could not connect to server " + pool.config().host() + ":" + pool.config().port()
-                        + ": " + done.cause().getMessage();
-                log.warn("{} {}", pool, why);
+                // The details (address, errno, transport) are for the log; clients get
+                // PgBouncer's words for it, through the cached error of server_login_retry.
+                log.warn("{} could not connect to server {}:{}: {}", pool, pool.config().host(),
+                        pool.config().port(), done.cause().getMessage());
                 if (s.state == ServerState.LOGIN) {
-                    serverClosedBeforeActive(s, why);
+                    serverClosedBeforeActive(s);
                 }
             }
         });
     }
 
+    /**
+     * What clients are told of a server that could not be reached, in PgBouncer's words: waiting
+     * clients get it as is, later ones as its "cached error" (see {@link #acquire}).
+     */
+    private static final ErrorFields CONNECT_FAILED =
+            new ErrorFields("FATAL", SqlState.PROTOCOL_VIOLATION, "connect failed", null, null);
+
     /** A connect that failed never reaches channelInactive. */
-    private void serverClosedBeforeActive(ServerConnection s, String why) {
+    private void serverClosedBeforeActive(ServerConnection s) {
         move(s, ServerState.CLOSED);
-        ErrorFields err = new ErrorFields("FATAL", SqlState.CONNECTION_FAILURE, why, null, null);
+        ErrorFields err = CONNECT_FAILED;
         pool.loginFailed(err);
         failWaiters(err);
         pool.releaseSlot();

@@ -347,11 +347,16 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        String why = cause instanceof ProtocolException ? "protocol error: " + cause.getMessage()
-                : "I/O error: " + cause.getMessage();
-        log.warn("{} closing: {}", logId(), why);
+        boolean protocol = cause instanceof ProtocolException || cause instanceof IndexOutOfBoundsException;
+        String why = protocol ? "protocol error: " + cause.getMessage() : cause.toString();
+        if (closeReason == null) {
+            // Once: a closing connection may report every write that fails after it.
+            log.warn("{} closing: {}", logId(), why);
+        }
         if (state == ServerState.LOGIN && !login.failed()) {
-            login.fail(why);
+            // Clients waiting for this login are told in PgBouncer's words; the details
+            // (addresses, errno, transport) stay in the log.
+            login.fail(protocol ? "server login failed: protocol error" : "server conn crashed?");
         }
         close(why);
     }

@@ -73,6 +73,8 @@ public final class MessageScanner {
     private boolean wholeForwarded;
     /** Assembles a collected body split across reads; null otherwise. */
     private ByteBuf pending;
+    /** A scan failed: see {@link #scan}. */
+    private boolean broken;
 
     /**
      * @param maxLength largest message length field accepted (max_packet_size)
@@ -86,7 +88,7 @@ public final class MessageScanner {
 
     /** True when the stream is at a message boundary (nothing partial held or in flight). */
     public boolean atBoundary() {
-        return state == HEADER && headerSeen == 0;
+        return state == HEADER && headerSeen == 0 && !broken;
     }
 
     /** Releases a partly assembled body. Call when the connection closes. */
@@ -102,15 +104,34 @@ public final class MessageScanner {
      * a release, on every path, exceptions included.
      */
     public void scan(ByteBuf in, Sink sink) {
+        if (broken) {
+            in.release();
+            return;
+        }
         boolean handedOver = false;
         wholeForwarded = false;
+        boolean done = false;
         try {
             handedOver = scan0(in, sink);
+            done = true;
         } finally {
             if (!handedOver && !wholeForwarded) {
                 in.release();
             }
+            if (!done) {
+                // A bad length or a sink's exception: where the next message starts is unknown,
+                // so nothing after it may be read as messages. The rest of the read and any later
+                // reads (the connection is being closed) are dropped, never relayed: the bytes
+                // after an oversized message once reached the client as a message of their own.
+                broken = true;
+                release();
+            }
         }
+    }
+
+    /** True once a scan failed: the stream is out of step and every later read is dropped. */
+    public boolean broken() {
+        return broken;
     }
 
     /** Returns true when {@code in} itself was forwarded (ownership passed on). */

@@ -19,11 +19,32 @@ public final class PgReader {
         return s;
     }
 
-    /** The fields of an ErrorResponse or NoticeResponse body. */
+    /**
+     * The fields of an ErrorResponse or NoticeResponse body. Every field is optional on the wire
+     * (a broken server, or anything else answering on its port, may send none): severity and
+     * message are never null here, since clients are told them; sqlState may be.
+     */
     public record ErrorFields(String severity, String sqlState, String message, String detail, String hint) {
+        public ErrorFields {
+            if (severity == null || severity.isEmpty()) {
+                severity = "ERROR";
+            }
+            if (message == null || message.isBlank()) {
+                message = "server sent an error without a message";
+            }
+            if (sqlState != null && sqlState.isEmpty()) {
+                sqlState = null;
+            }
+        }
+
+        /** PostgreSQL's "cannot connect now" (starting up, in recovery): a login to retry, not to report. */
+        public boolean cannotConnectNow() {
+            return SqlState.CANNOT_CONNECT_NOW.equals(sqlState);
+        }
+
         @Override
         public String toString() {
-            return severity + " " + sqlState + " " + message;
+            return severity + (sqlState == null ? "" : " " + sqlState) + " " + message;
         }
     }
 

@@ -10,6 +10,8 @@ public final class SqlState {
     public static final String TOO_MANY_CONNECTIONS = "53300";
     public static final String CONNECTION_FAILURE = "08006";
     public static final String ADMIN_SHUTDOWN = "57P01";
+    /** "the database system is starting up" (or in recovery, or shutting down): try again soon. */
+    public static final String CANNOT_CONNECT_NOW = "57P03";
 
     private SqlState() {
     }

@@ -65,6 +65,33 @@ record Transport(
     /** The names {@link #choose} takes. */
     static final List<String> NAMES = List.of("auto", "io_uring", "epoll", "nio");
 
+    /**
+     * Netty's multishot receive and accept (4.2.18) re-arm themselves when the kernel ends them
+     * (the loop's buffer ring ran dry, say) whether or not the channel still asks to read: a
+     * channel with autoRead off kept reading, so a client that stopped reading a large result had
+     * its server's bytes piled up in Sluice without bound (six such clients took it past 3 GB),
+     * and a listener paused after a failed accept kept failing millions of times a minute.
+     * Single-shot operations honour autoRead; they still take their buffers from the ring. Read
+     * by Netty once, when its io_uring class first loads, so set before anything touches it; a
+     * value given on the command line is kept (and then checked, see {@link #ioUringHonoursAutoRead}).
+     */
+    private static final String RECV_MULTISHOT = "io.netty.iouring.recvMultiShotEnabled";
+    private static final String ACCEPT_MULTISHOT = "io.netty.iouring.acceptMultiShotEnabled";
+
+    static {
+        if (System.getProperty(RECV_MULTISHOT) == null) {
+            System.setProperty(RECV_MULTISHOT, "false");
+        }
+        if (System.getProperty(ACCEPT_MULTISHOT) == null) {
+            System.setProperty(ACCEPT_MULTISHOT, "false");
+        }
+    }
+
+    /** False when multishot receive is on after all (set so on the command line): backpressure would not hold. */
+    static boolean ioUringHonoursAutoRead() {
+        return !IoUring.isRecvMultishotEnabled() && !IoUring.isAcceptMultishotEnabled();
+    }
+
     /** {@code want}: one of {@link #NAMES}; a transport this system lacks falls back in the auto order. */
     static Transport choose(String want) {
         String w = want == null ? "auto" : want;
@@ -73,10 +100,13 @@ record Transport(
         }
         StringBuilder why = new StringBuilder();
         if (w.equals("auto") || w.equals("io_uring")) {
-            if (IoUring.isAvailable()) {
+            if (IoUring.isAvailable() && ioUringHonoursAutoRead()) {
                 return ioUring();
             }
-            why.append("io_uring unavailable: ").append(IoUring.unavailabilityCause());
+            why.append("io_uring unavailable: ").append(IoUring.isAvailable()
+                    ? "multishot receive or accept is enabled (" + RECV_MULTISHOT + ", " + ACCEPT_MULTISHOT
+                            + "), which ignores backpressure"
+                    : IoUring.unavailabilityCause());
         }
         if (!w.equals("nio")) {
             if (Epoll.isAvailable()) {

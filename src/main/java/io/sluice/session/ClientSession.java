@@ -324,8 +324,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         StartupRequest.Startup startup = (StartupRequest.Startup) request;
         scanner = new MessageScanner(channel.alloc(), MAX_AUTH_MESSAGE, MAX_AUTH_MESSAGE);
-        user = ctx.trackedNames().share(startup.user());
-        database = ctx.trackedNames().share(startup.database());
+        user = startup.user();
+        database = startup.database();
         if (user == null || user.isEmpty()) {
             fatal(SqlState.INVALID_AUTHORIZATION, "no PostgreSQL user name specified in startup packet");
             return;
@@ -371,6 +371,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         pool = p.get();
         poolMode = pool.config().poolMode();
+        // Logged in: what it sent may now be kept in shared tables (never before: an
+        // unauthenticated client must leave nothing behind).
+        user = ctx.trackedNames().share(user);
+        database = ctx.trackedNames().share(database);
+        tracked.authenticated();
         if (auth.scram() != null && auth.secretIsScram() && auth.scram().succeeded()) {
             pool.rememberScramKeys(auth.scram().clientKey(), auth.scram().keys().serverKey());
         }
@@ -549,7 +554,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (!welcomeSent) {
             sendWelcome();
         }
-        String sync = tracked.syncQuery(s.parameters(), s.trackedSyncedTo());
+        String[] sync = tracked.syncQuery(s.parameters(), s.trackedSyncedTo());
         if (sync == null) {
             s.trackedSyncedTo(tracked.view());
         } else {

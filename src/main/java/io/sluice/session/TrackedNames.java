@@ -19,6 +19,12 @@ final class TrackedNames {
             "client_encoding", "DateStyle", "TimeZone", "standard_conforming_strings", "application_name");
     /** Distinct values kept for sharing; past this, values are simply not shared. */
     private static final int MAX_SHARED_VALUES = 10_000;
+    /**
+     * Longer values are never kept for sharing (nor views or welcomes holding them): the tables
+     * live as long as Sluice, and clients with unique 10 kB application_names would otherwise
+     * fill them with 100 MB that no one shares. Common values ("UTF8", "ISO, MDY") are short.
+     */
+    static final int MAX_SHARED_LENGTH = 256;
 
     private final String[] names;
     private final Map<String, Integer> indexByLowerName = new HashMap<>();
@@ -76,7 +82,16 @@ final class TrackedNames {
      * is comparing two references.
      */
     String[] intern(String[] view) {
-        return shared(views, new ViewKey(view), view, MAX_SHARED_VIEWS);
+        return shareable(view) ? shared(views, new ViewKey(view), view, MAX_SHARED_VIEWS) : view;
+    }
+
+    private static boolean shareable(String[] values) {
+        for (String v : values) {
+            if (v != null && v.length() > MAX_SHARED_LENGTH) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Welcomes kept for reuse; past this (every client with its own application_name), made each time. */
@@ -114,7 +129,7 @@ final class TrackedNames {
             return w;
         }
         w = make.apply(server);
-        if (welcomes.size() < MAX_WELCOMES) {
+        if (welcomes.size() < MAX_WELCOMES && shareable(requested)) {
             welcomes.putIfAbsent(new WelcomeKey(server, requested.clone()), w);
         }
         return w;
@@ -122,7 +137,7 @@ final class TrackedNames {
 
     /** The shared copy of {@code value}. */
     String share(String value) {
-        return value == null ? null : shared(values, value, value, MAX_SHARED_VALUES);
+        return value == null || value.length() > MAX_SHARED_LENGTH ? value : shared(values, value, value, MAX_SHARED_VALUES);
     }
 
     /** The value kept in {@code pool} under {@code key}, or {@code value}, kept while the pool has room. */

@@ -41,7 +41,8 @@ final class TrackedParameters {
     String acceptStartup(String name, String value, Set<String> ignored) {
         int i = names.indexOf(name);
         if (i >= 0) {
-            requested[i] = names.share(value);
+            // Not shared yet: nothing an unauthenticated client sends may outlive it ({@link #authenticated}).
+            requested[i] = value;
             return null;
         }
         String lower = name.toLowerCase(Locale.ROOT);
@@ -78,9 +79,20 @@ final class TrackedParameters {
             if (eq < 0 || i < 0) {
                 return "unsupported options startup parameter: parameter cannot be changed: " + key;
             }
-            requested[i] = names.share(setting.substring(eq + 1));
+            requested[i] = setting.substring(eq + 1);
         }
         return null;
+    }
+
+    /**
+     * The client logged in: its values may now be shared with other clients' (kept in
+     * {@link TrackedNames} for as long as Sluice runs), which a client that never authenticates
+     * must not be able to fill.
+     */
+    void authenticated() {
+        for (int i = 0; i < requested.length; i++) {
+            requested[i] = names.share(requested[i]);
+        }
     }
 
     /** application_name_add_host: the client's address goes after its application_name. */
@@ -127,17 +139,20 @@ final class TrackedParameters {
     }
 
     /**
-     * One {@code SET} string that brings {@code server} in line with the client, or null if it
-     * is. {@code serverSyncedTo} is what the server was last found or made to match (its
-     * {@link #view()} then), null if unknown: the common case of an unchanged server and a
-     * client with the usual values is then one comparison.
+     * The queries that bring {@code server} in line with the client, or null if it is:
+     * {@code SET} statements in one query string, with one {@code SET client_encoding} query
+     * before it when a value is not plain ASCII and the server is not reading UTF-8 (see
+     * {@link #literal}). {@code serverSyncedTo} is what the server was last found or made to
+     * match (its {@link #view()} then), null if unknown: the common case of an unchanged server
+     * and a client with the usual values is then one comparison.
      */
-    String syncQuery(Map<String, String> server, Object serverSyncedTo) {
+    String[] syncQuery(Map<String, String> server, Object serverSyncedTo) {
         lastSynced = 0;
         if (serverSyncedTo == view) {
             return null;
         }
         StringBuilder sql = null;
+        boolean nonAscii = false;
         for (int i = 0; i < view.length; i++) {
             String want = view[i];
             if (want == null || want.equals(server.get(names.name(i)))) {
@@ -146,10 +161,72 @@ final class TrackedParameters {
             if (sql == null) {
                 sql = new StringBuilder();
             }
-            sql.append("SET ").append(names.name(i)).append(" = '").append(want.replace("'", "''")).append("';");
+            appendSet(sql, names.name(i), want);
+            nonAscii |= !isAscii(want);
             lastSynced |= 1L << i;
         }
-        return sql == null ? null : sql.toString();
+        if (sql == null) {
+            return null;
+        }
+        String encoding = server.get("client_encoding");
+        if (!nonAscii || "UTF8".equalsIgnoreCase(encoding)) {
+            return new String[] {sql.toString()};
+        }
+        // The values go as UTF-8, so the server must read them so (a query string is converted
+        // from client_encoding whole, before it is parsed: a SET inside it would come too late).
+        // client_encoding is then set back, last, to what the client believes it is.
+        int enc = names.indexOf("client_encoding");
+        if ((lastSynced & (1L << enc)) == 0) {
+            String back = view[enc] != null ? view[enc] : encoding;
+            if (back != null) {
+                appendSet(sql, names.name(enc), back);
+                lastSynced |= 1L << enc;
+            }
+        }
+        return new String[] {"SET client_encoding = 'UTF8'", sql.toString()};
+    }
+
+    private static void appendSet(StringBuilder sql, String name, String value) {
+        sql.append("SET ").append(name).append(" = ").append(literal(value)).append(';');
+    }
+
+    /**
+     * {@code value} as a string literal that reads the same under either setting of
+     * standard_conforming_strings, as PostgreSQL's quote_literal writes it: quotes doubled, and
+     * where there is a backslash, backslashes doubled in an {@code E'...'} string. With plain
+     * {@code '...'} and quotes doubled, a server left with standard_conforming_strings = off by
+     * one client took {@code \'} in another client's application_name as an escaped quote, and
+     * ran what followed as SQL, as the pool's user.
+     *
+     * <p>Safe only if the server reads the bytes as the UTF-8 they are written in: in a
+     * client-only encoding such as SJIS, a byte of a multi-byte character can swallow the
+     * backslash that follows it (CVE-2006-2313), hence the client_encoding query in
+     * {@link #syncQuery}.
+     */
+    static String literal(String value) {
+        boolean backslash = value.indexOf('\\') >= 0;
+        StringBuilder b = new StringBuilder(value.length() + 4);
+        if (backslash) {
+            b.append('E');
+        }
+        b.append('\'');
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == '\'' || (c == '\\' && backslash)) {
+                b.append(c);
+            }
+            b.append(c);
+        }
+        return b.append('\'').toString();
+    }
+
+    private static boolean isAscii(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** After a sync, the client's view takes the server's spelling of each value (DateStyle "ISO" → "ISO, MDY"). */

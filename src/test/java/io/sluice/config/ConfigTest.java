@@ -181,11 +181,11 @@ class ConfigTest {
     @Test
     void rawOnlyDatabaseKeysAreAccepted() throws Exception {
         Config c = load("[databases]\n"
-                + "a = auth_user=pgb auth_query='select 1' auth_dbname=postgres max_db_client_connections=7"
+                + "a = max_db_client_connections=7"
                 + " server_lifetime=60 load_balance_hosts=round-robin reserve_pool_size=3\n"
                 + MINIMAL);
         DatabaseConfig a = c.databases().get("a");
-        assertThat(a.raw()).containsEntry("auth_user", "pgb").containsEntry("auth_query", "select 1")
+        assertThat(a.raw()).containsEntry("max_db_client_connections", "7")
                 .containsEntry("load_balance_hosts", "round-robin");
         assertThat(a.reservePoolSize()).isEqualTo(3);
     }
@@ -363,12 +363,48 @@ class ConfigTest {
 
     @Test
     void oneWarningPerUnimplementedKey() throws Exception {
-        Config c = load(MINIMAL + "tcp_keepalive = 1\nlisten_port = 6000\ntcp_keepalive = 0\nserver_tls_sslmode = require\n");
+        Config c = load(MINIMAL + "tcp_keepalive = 1\nlisten_port = 6000\ntcp_keepalive = 0\nserver_tls_sslmode = prefer\n");
         Path p = dir.resolve("pgbouncer.ini");
         assertThat(c.warnings()).containsExactly(
                 "setting \"tcp_keepalive\" is accepted but not yet used by Sluice (" + p + ":5)",
                 "setting \"server_tls_sslmode\" is accepted but not yet used by Sluice (" + p + ":6)");
         assertThat(c.settings().value("tcp_keepalive")).isEqualTo("0");
+    }
+
+    @Test
+    void tlsModesThatRequireEncryptionStopStartUpUntilTlsIsBuilt() throws Exception {
+        for (String side : new String[] {"client", "server"}) {
+            for (String mode : new String[] {"require", "verify-ca", "Verify-Full"}) {
+                assertThat(failure(MINIMAL + side + "_tls_sslmode = " + mode + "\n").getMessage())
+                        .endsWith(":3: " + side + "_tls_sslmode: " + mode
+                                + " needs TLS, which Sluice does not support yet (use disable, allow or prefer)");
+            }
+            for (String mode : new String[] {"disable", "allow", "prefer"}) {
+                assertThat(load(MINIMAL + side + "_tls_sslmode = " + mode + "\n").warnings())
+                        .hasSize(1).allMatch(w -> w.contains(side + "_tls_sslmode"));
+            }
+        }
+    }
+
+    @Test
+    void authLookupsSluiceCannotDoStopStartUpGloballyAndPerDatabase() throws Exception {
+        for (String key : new String[] {"auth_user = pgb", "auth_query = select 1", "auth_dbname = postgres"}) {
+            String name = key.substring(0, key.indexOf(' '));
+            assertThat(failure(MINIMAL + key + "\n").getMessage())
+                    .endsWith(":3: " + name + ": not supported by Sluice yet: users can come from auth_file only");
+            assertThat(failure("[databases]\na = host=x " + key.replace(" = ", "=").replace("select 1", "'select 1'")
+                    + "\n" + MINIMAL).getMessage())
+                    .endsWith(":2: a: " + name + ": not supported by Sluice yet: users can come from auth_file only");
+        }
+    }
+
+    @Test
+    void trackedParameterNamesMustBeNamesForTheyGoIntoSetStatements() throws Exception {
+        assertThat(failure(MINIMAL + "track_extra_parameters = search_path, x;drop table t\n").getMessage())
+                .endsWith(":3: track_extra_parameters: invalid parameter name \"x;drop table t\""
+                        + " (letters, digits, '_' and '.' only)");
+        assertThat(load(MINIMAL + "track_extra_parameters = search_path, IntervalStyle, my.setting\n")
+                .settings().trackExtraParameters()).containsExactly("search_path", "IntervalStyle", "my.setting");
     }
 
     @Test

@@ -67,7 +67,7 @@ class TrackedParametersTest {
 
         assertThat(b.view()).isSameAs(a.view());
         assertThat(b.syncQuery(server, a.view())).isNull();
-        assertThat(b.syncQuery(server, null)).isEqualTo("SET application_name = 'billing';");
+        assertThat(b.syncQuery(server, null)).containsExactly("SET application_name = 'billing';");
     }
 
     @Test
@@ -77,5 +77,25 @@ class TrackedParametersTest {
 
         assertThat(welcome(client(), server)).contains("server_version=16.4");
         assertThat(welcome(client(), other)).contains("server_version=17.0");
+    }
+
+    @Test
+    void valuesAreQuotedAsQuoteLiteralDoesSoNoSettingOfStandardConformingStringsEndsThemEarly() {
+        assertThat(TrackedParameters.literal("plain")).isEqualTo("'plain'");
+        assertThat(TrackedParameters.literal("it's")).isEqualTo("'it''s'");
+        assertThat(TrackedParameters.literal("x\\'; CREATE TABLE t(); --"))
+                .isEqualTo("E'x\\\\''; CREATE TABLE t(); --'");
+        assertThat(TrackedParameters.literal("\\")).isEqualTo("E'\\\\'");
+    }
+
+    @Test
+    void aValueBeyondAsciiIsSetWhileTheServerReadsUtf8AndTheClientsEncodingIsSetBackLast() {
+        Map<String, String> sjis = new LinkedHashMap<>(server);
+        sjis.put("client_encoding", "SJIS");
+        TrackedParameters t = client("application_name", "\u30a2\\'");
+        welcome(t, server);
+
+        assertThat(t.syncQuery(sjis, null)).containsExactly("SET client_encoding = 'UTF8'",
+                "SET client_encoding = 'UTF8';SET application_name = E'\u30a2\\\\''';");
     }
 }
