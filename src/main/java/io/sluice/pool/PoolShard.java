@@ -33,6 +33,7 @@ public final class PoolShard {
     private int login;
     private int active;
     private int reset;
+    private int canceling;
     private final WaitQueue waiters = new WaitQueue();
 
     /** Read by other loops to route freed slots and donations; written only here. */
@@ -95,6 +96,7 @@ public final class PoolShard {
             case IDLE -> idle.removeLastOccurrence(s);
             case ACTIVE -> active--;
             case RESET -> reset--;
+            case CANCELING -> canceling--;
             // Leaving CLOSING means CLOSED: serverClosed uncounts it, after its slot.
             case CLOSING -> { }
             case CLOSED -> throw new IllegalStateException(s.logId() + " is closed");
@@ -108,6 +110,7 @@ public final class PoolShard {
             }
             case ACTIVE -> active++;
             case RESET -> reset++;
+            case CANCELING -> canceling++;
             case CLOSING -> pool.closing.incrementAndGet();
             case CLOSED -> { }
         }
@@ -183,7 +186,7 @@ public final class PoolShard {
     private void publish() {
         // Each volatile store is a fence, and a store to a line another loop reads costs that
         // loop a cache miss: only what changed is written (twice per transaction, most don't).
-        int total = login + idle.size() + active + reset;
+        int total = login + idle.size() + active + reset + canceling;
         if (serverTotal != total) {
             serverTotal = total;
         }
@@ -255,11 +258,25 @@ public final class PoolShard {
             // Cancel first: a backend busy in a long query does not notice a closed socket
             // until the query ends, and would hold its slot in PostgreSQL until then.
             if (s.processId() != 0) {
-                connector.cancel(s);
+                connector.cancel(s, outcome -> { });
             }
             retire(s, "client disconnect while server was not ready");
             return;
         }
+        if (s.cancelUncertain) {
+            retire(s, "a cancel request for it went unanswered (cancel_wait_timeout)");
+            return;
+        }
+        if (s.cancelsInFlight > 0) {
+            // Resumed by cancelFinished once PostgreSQL has acted on every one of them.
+            move(s, ServerState.CANCELING);
+            return;
+        }
+        reuse(s);
+    }
+
+    /** A server its client gave back clean: rolled back, reset or freed, by the pool's rules. */
+    private void reuse(ServerConnection s) {
         PoolConfig cfg = pool.config();
         boolean runReset = !cfg.resetQuery().isEmpty()
                 && (cfg.poolMode() == PoolMode.SESSION || cfg.resetQueryAlways());
@@ -280,6 +297,33 @@ public final class PoolShard {
         } else {
             serverFree(s);
         }
+    }
+
+    /**
+     * Forwards a client's CancelRequest to {@code s}, the server running that client's query;
+     * {@code requesterDone} runs on this loop once it is over (the requester's connection is
+     * then closed, which tells libpq's PQcancel the cancel was delivered). Until PostgreSQL has
+     * acted on it, {@code s} goes to no other client: the CancelRequest travels on a connection
+     * of its own, and a signal that arrived after the query ended, with the server given to
+     * another client, cancelled that client's query instead (one in twelve, in a race of 500).
+     */
+    public void cancel(ServerConnection s, Runnable requesterDone) {
+        assert loop.inEventLoop();
+        s.cancelsInFlight++;
+        connector.cancel(s, outcome -> {
+            s.cancelsInFlight--;
+            if (outcome == ServerConnector.CancelOutcome.TIMED_OUT) {
+                s.cancelUncertain = true;
+            }
+            requesterDone.run();
+            if (s.state == ServerState.CANCELING) {
+                if (s.cancelUncertain) {
+                    retire(s, "a cancel request for it went unanswered (cancel_wait_timeout)");
+                } else if (s.cancelsInFlight == 0) {
+                    reuse(s);
+                }
+            }
+        });
     }
 
     private void assign(ServerConnection s, PoolClient client) {

@@ -71,6 +71,10 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private ErrorFields internalError;
     private boolean wroteToClient;
     private String closeReason;
+    /** CancelRequests for this server's client on their way to PostgreSQL (see {@link PoolShard#cancel}). */
+    int cancelsInFlight;
+    /** A CancelRequest was not answered in time: its signal may come at any moment, so this server is not reused. */
+    boolean cancelUncertain;
 
     /** Prepared statements held here under Sluice's names; null when the pool does not track them. */
     private final ServerStatements statements;
@@ -140,6 +144,15 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     boolean isInTransaction() {
         return tx != TransactionState.IDLE;
+    }
+
+    /**
+     * True while a request of the linked client runs here: a query, a Sync'ed or unsynced
+     * extended-protocol batch, or a COPY. Only then may a cancel be forwarded: at any other time
+     * the backend is idle (PostgreSQL would ignore the signal) or runs Sluice's own query.
+     */
+    public boolean runningClientRequest() {
+        return internalPending == 0 && (pendingReady > 0 || unsynced || copyIn);
     }
 
     /** A reply (ReadyForQuery, or the rest of a message) is still to come from the server. */

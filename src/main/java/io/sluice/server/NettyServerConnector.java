@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -12,19 +13,26 @@ import io.netty.channel.group.ChannelGroup;
 import io.sluice.pool.PoolConfig;
 import io.sluice.pool.ServerConnection;
 import io.sluice.pool.ServerConnector;
+import io.sluice.pool.ServerConnector.CancelOutcome;
 import io.sluice.protocol.PgWriter;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import io.netty.util.ReferenceCountUtil;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /** Opens server connections (and cancel connections) with the chosen transport. */
 final class NettyServerConnector implements ServerConnector {
     private final Transport transport;
     private final ChannelGroup connections;
+    /** cancel_wait_timeout: how long a CancelRequest may take; 0 waits for PostgreSQL's close. */
+    private final Duration cancelWaitTimeout;
 
-    NettyServerConnector(Transport transport, ChannelGroup connections) {
+    NettyServerConnector(Transport transport, ChannelGroup connections, Duration cancelWaitTimeout) {
         this.transport = transport;
         this.connections = connections;
+        this.cancelWaitTimeout = cancelWaitTimeout;
     }
 
     @Override
@@ -35,23 +43,76 @@ final class NettyServerConnector implements ServerConnector {
     }
 
     @Override
-    public void cancel(ServerConnection server) {
+    public void cancel(ServerConnection server, Consumer<CancelOutcome> done) {
         PoolConfig config = server.shard().pool().config();
-        int pid = server.processId();
-        int key = server.secretKey();
+        CancelSender sender = new CancelSender(server.processId(), server.secretKey(), done, cancelWaitTimeout);
         bootstrap(server.channel().eventLoop(), config)
-                .handler(new ChannelInboundHandlerAdapter())
+                .handler(sender)
                 .connect(address(config))
                 .addListener((ChannelFutureListener) f -> {
                     if (!f.isSuccess()) {
-                        return;
+                        sender.finish(CancelOutcome.NOT_SENT);
                     }
-                    Channel ch = f.channel();
-                    ByteBuf out = ch.alloc().buffer(16);
-                    PgWriter.cancelRequest(out, pid, key);
-                    // PostgreSQL closes a cancel connection itself; close our side once written.
-                    ch.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
                 });
+    }
+
+    /**
+     * One CancelRequest: written once connected; over when PostgreSQL closes the connection,
+     * which it does after it has signalled the backend (or found no such backend). Until then
+     * the backend may still get the signal, so the server it cancels must not serve anyone else
+     * (PoolShard holds it); after cancel_wait_timeout Sluice gives up on knowing.
+     */
+    private static final class CancelSender extends ChannelInboundHandlerAdapter {
+        private final int pid;
+        private final int key;
+        private final Consumer<CancelOutcome> done;
+        private final Duration timeout;
+        private boolean finished;
+
+        CancelSender(int pid, int key, Consumer<CancelOutcome> done, Duration timeout) {
+            this.pid = pid;
+            this.key = key;
+            this.done = done;
+            this.timeout = timeout;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            ByteBuf out = ctx.alloc().buffer(16);
+            PgWriter.cancelRequest(out, pid, key);
+            ctx.writeAndFlush(out, ctx.voidPromise());
+            if (!timeout.isZero()) {
+                ctx.executor().schedule(() -> {
+                    if (ctx.channel().isOpen()) {
+                        finish(CancelOutcome.TIMED_OUT);
+                        ctx.close();
+                    }
+                }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+            }
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            // PostgreSQL answers a CancelRequest with nothing but the close.
+            ReferenceCountUtil.release(msg);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            finish(CancelOutcome.DONE);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+
+        void finish(CancelOutcome outcome) {
+            if (!finished) {
+                finished = true;
+                done.accept(outcome);
+            }
+        }
     }
 
     private Bootstrap bootstrap(EventLoop loop, PoolConfig config) {

@@ -88,7 +88,8 @@ public final class Sluice implements AutoCloseable {
         for (EventExecutor e : group) {
             loops.add((EventLoop) e);
         }
-        NettyServerConnector connector = new NettyServerConnector(transport, connections);
+        NettyServerConnector connector = new NettyServerConnector(transport, connections,
+                config.settings().durationValue("cancel_wait_timeout"));
         this.pools = new PoolManager(config, authFile, loops, connector);
         this.sessions = new SessionContext(config, authFile, pools, connector);
     }

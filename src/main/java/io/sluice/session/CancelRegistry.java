@@ -1,5 +1,6 @@
 package io.sluice.session;
 
+import io.netty.channel.Channel;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -26,12 +27,18 @@ public final class CancelRegistry {
         sessions.remove(key(processId, secretKey), session);
     }
 
-    /** Forwards the cancel on the session's own loop; an unknown key is ignored, as PostgreSQL does. */
-    public void cancel(int processId, int secretKey) {
+    /**
+     * Forwards the cancel on the session's own loop, and closes {@code requester} (the
+     * connection that brought it) once that is over; an unknown key is ignored, as PostgreSQL
+     * does, and the requester closed at once.
+     */
+    public void cancel(int processId, int secretKey, Channel requester) {
         ClientSession s = sessions.get(key(processId, secretKey));
-        if (s != null) {
-            s.channel().eventLoop().execute(s::forwardCancel);
+        if (s == null) {
+            requester.close();
+            return;
         }
+        s.channel().eventLoop().execute(() -> s.forwardCancel(requester));
     }
 
     private static long key(int processId, int secretKey) {

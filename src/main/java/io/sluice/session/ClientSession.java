@@ -318,8 +318,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         if (request instanceof StartupRequest.CancelRequest cancel) {
-            ctx.cancels().cancel(cancel.processId(), cancel.secretKey());
-            channel.close();
+            // Closed once the cancel is over: libpq's PQcancel returns at that close, and its
+            // caller may then count on the cancel having been acted on.
+            if (loginTimeout != null) {
+                loginTimeout.cancel(false);
+            }
+            channel.config().setAutoRead(false);
+            ctx.cancels().cancel(cancel.processId(), cancel.secretKey(), channel);
             return;
         }
         StartupRequest.Startup startup = (StartupRequest.Startup) request;
@@ -676,12 +681,19 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
-    /** Forwards a CancelRequest to the server serving this client now, if any. */
-    void forwardCancel() {
+    /**
+     * Forwards a CancelRequest to the server serving this client, if a request of this client
+     * runs there now; else drops it, as PgBouncer does (the query it was meant for is over, and
+     * the server may be about to serve someone else). {@code requester} is closed when done.
+     */
+    void forwardCancel(Channel requester) {
         ServerConnection s = server;
-        if (s != null && state == ClientState.ACTIVE) {
+        if (s != null && state == ClientState.ACTIVE && s.runningClientRequest()) {
             log.info("{} cancel request forwarded to {}", logId(), s.logId());
-            ctx.connector().cancel(s);
+            shard.cancel(s, requester::close);
+        } else {
+            log.debug("{} cancel request dropped: no query of this client is running", logId());
+            requester.close();
         }
     }
 
