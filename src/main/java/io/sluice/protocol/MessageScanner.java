@@ -75,15 +75,24 @@ public final class MessageScanner {
     private ByteBuf pending;
     /** A scan failed: see {@link #scan}. */
     private boolean broken;
+    private final AssemblyBudget budget;
+    /** Bytes of {@link #budget} held for {@link #pending}. */
+    private int reserved;
 
     /**
      * @param maxLength largest message length field accepted (max_packet_size)
      * @param maxCollect largest body that may be assembled for an inspected or consumed message
      */
     public MessageScanner(ByteBufAllocator alloc, int maxLength, int maxCollect) {
+        this(alloc, maxLength, maxCollect, AssemblyBudget.GLOBAL);
+    }
+
+    /** As above, assembling within {@code budget}. */
+    public MessageScanner(ByteBufAllocator alloc, int maxLength, int maxCollect, AssemblyBudget budget) {
         this.alloc = alloc;
         this.maxLength = maxLength;
         this.maxCollect = maxCollect;
+        this.budget = budget;
     }
 
     /** True when the stream is at a message boundary (nothing partial held or in flight). */
@@ -96,6 +105,14 @@ public final class MessageScanner {
         if (pending != null) {
             pending.release();
             pending = null;
+        }
+        unreserve();
+    }
+
+    private void unreserve() {
+        if (reserved > 0) {
+            budget.release(reserved);
+            reserved = 0;
         }
     }
 
@@ -160,7 +177,7 @@ public final class MessageScanner {
                     remaining = length - 4;
                     action = sink.classify(type, remaining, in);
                     if (action != PASS && remaining > maxCollect) {
-                        throw new ProtocolException("message '" + (char) type + "' too long: " + length);
+                        throw new MessageTooLargeException("message '" + (char) type + "' too long: " + length);
                     }
                     if (split) {
                         // The header began in an earlier read and was held back; whatever of it
@@ -219,6 +236,14 @@ public final class MessageScanner {
                         }
                     } else {
                         if (pending == null) {
+                            // The whole length is taken from the budget first: many large
+                            // messages arriving slowly must not each grow until memory runs out.
+                            if (!budget.reserve(remaining)) {
+                                throw new MessageTooLargeException("message '" + (char) type + "' of " + length
+                                        + " bytes does not fit in the memory Sluice keeps for assembling messages ("
+                                        + (budget.limit() >> 20) + " MB, all connections together)");
+                            }
+                            reserved = remaining;
                             // Grows as bytes arrive: a length field claiming a huge size
                             // allocates nothing until the bytes are really sent.
                             pending = alloc.buffer(Math.min(remaining, 8192), remaining);
@@ -233,6 +258,7 @@ public final class MessageScanner {
                                 go = complete(in, sink, body, true, runStart, first);
                             } finally {
                                 body.release();
+                                unreserve();
                             }
                             if (wholeForwarded) {
                                 return true;

@@ -8,6 +8,8 @@ public final class SqlState {
     public static final String INVALID_AUTHORIZATION = "28000";
     public static final String FEATURE_NOT_SUPPORTED = "0A000";
     public static final String TOO_MANY_CONNECTIONS = "53300";
+    /** A message larger than Sluice may hold whole. */
+    public static final String PROGRAM_LIMIT_EXCEEDED = "54000";
     public static final String CONNECTION_FAILURE = "08006";
     public static final String ADMIN_SHUTDOWN = "57P01";
     /** "the database system is starting up" (or in recovery, or shutting down): try again soon. */

@@ -145,6 +145,12 @@ public final class Sluice implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new AcceptErrors());
+                    }
+                })
                 .childHandler(clientInitializer());
         transport.clientOptions(tcp);
         for (String addr : s.listenAddr()) {
@@ -161,6 +167,12 @@ public final class Sluice implements AutoCloseable {
             Files.deleteIfExists(unixSocket);
             ServerBootstrap unix = new ServerBootstrap().group(group)
                     .channel(transport.serverDomainChannel())
+                    .handler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline().addLast(new AcceptErrors());
+                        }
+                    })
                     .childHandler(clientInitializer());
             transport.clientOptions(unix);
             Channel ch = unix.bind(transport.unixAddress(unixSocket.toString())).sync().channel();

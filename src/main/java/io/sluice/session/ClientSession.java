@@ -7,7 +7,9 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.config.DatabaseConfig;
 import io.sluice.config.PoolMode;
 import io.sluice.config.Settings;
 import io.sluice.pool.Pool;
@@ -18,6 +20,7 @@ import io.sluice.pool.Waiter;
 import io.sluice.protocol.BackendCodes;
 import io.sluice.protocol.FrontendCodes;
 import io.sluice.protocol.MessageScanner;
+import io.sluice.protocol.MessageTooLargeException;
 import io.sluice.protocol.PgReader.ErrorFields;
 import io.sluice.protocol.PgWriter;
 import io.sluice.protocol.ProtocolException;
@@ -43,6 +46,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private static final AtomicLong IDS = new AtomicLong();
     /** Auth messages are tiny; the same cap as a start-up packet. */
     private static final int MAX_AUTH_MESSAGE = StartupDecoder.MAX_STARTUP_PACKET;
+    /**
+     * Connections past max_client_conn kept open for the admin database only (PgBouncer lets its
+     * console in past the limit); past this many more, a socket is closed as soon as it is
+     * accepted, before it can hold anything.
+     */
+    static final int ADMIN_RESERVE = 10;
     /** Bytes a waiting client may send before Sluice stops reading from it. */
     private static final int HOLD_WITHOUT_PAUSE = 64 * 1024;
     /** ReadyForQuery 'I', shared: written by statement mode after it checked the status. */
@@ -69,6 +78,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private boolean welcomeSent;
     private boolean syncing;
     private boolean wroteToServer;
+    /** Sluice is closing this client (a FATAL is on its way): later errors add nothing. */
+    private boolean closing;
     /** Server bytes may skip this client's pipeline (see {@link Relay}); decided once logged in. */
     private boolean bypass;
     /** Client bytes that arrived before a server was linked, with the replies they will owe. */
@@ -110,8 +121,21 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public String logId() {
-        return "C-" + id + " " + (database == null ? "?" : database) + "/" + (user == null ? "?" : user)
+        return "C-" + id + " " + shortName(database) + "/" + shortName(user)
                 + "@" + (channel == null ? "?" : channel.remoteAddress());
+    }
+
+    /** A name as logs show it: anyone may send a 10 kB user name, and logs must not carry it whole. */
+    private static String shortName(String name) {
+        if (name == null) {
+            return "?";
+        }
+        return name.length() <= 64 ? name : name.substring(0, 60) + "...";
+    }
+
+    /** Not logged in (yet): what is logged about it is rationed, see {@link PreAuthLog}. */
+    private boolean preAuth() {
+        return state == ClientState.STARTUP || state == ClientState.AUTH;
     }
 
     private void move(ClientState to) {
@@ -127,6 +151,17 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void channelActive(ChannelHandlerContext c) {
+        // Every socket counts from accept, whatever it will ask for: connections that never
+        // log in hold file descriptors too (20,000 of them once took all there were).
+        counted = true;
+        int clients = ctx.clients().incrementAndGet();
+        if (clients > ctx.config().settings().maxClientConn() + ADMIN_RESERVE) {
+            ctx.preAuthLog().info("{} closed at once: {} client connections (max_client_conn {} and {} for the admin"
+                    + " console)", logId(), clients - 1, ctx.config().settings().maxClientConn(), ADMIN_RESERVE);
+            move(ClientState.CLOSED);
+            channel.close();
+            return;
+        }
         long timeout = ctx.config().settings().clientLoginTimeout().toMillis();
         if (timeout > 0) {
             loginTimeout = channel.eventLoop().schedule(() -> {
@@ -140,6 +175,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void channelRead(ChannelHandlerContext c, Object msg) {
+        if (closing) {
+            // The rest of a read that already failed or ended the client: nothing more is acted on.
+            ReferenceCountUtil.release(msg);
+            return;
+        }
         if (msg instanceof StartupRequest request) {
             onStartupRequest(request);
             return;
@@ -284,7 +324,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         } else if (was == ClientState.WAITING) {
             shard.cancelWait(this);
         }
-        if (ctx.logDisconnections() && was != ClientState.STARTUP) {
+        if (ctx.logDisconnections() && was == ClientState.AUTH) {
+            ctx.preAuthLog().info("{} closed", logId());
+        } else if (ctx.logDisconnections() && was != ClientState.STARTUP && was != ClientState.CLOSED) {
             log.info("{} closed", logId());
         }
     }
@@ -296,15 +338,25 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private void failed(Throwable cause) {
         Throwable t = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-        if (t instanceof ProtocolException) {
-            log.info("{} protocol error: {}", logId(), t.getMessage());
+        boolean protocol = t instanceof ProtocolException || t instanceof IndexOutOfBoundsException;
+        if (closing) {
+            // Already on its way out: a write that fails after that says nothing new.
+        } else if (preAuth()) {
+            ctx.preAuthLog().info("{} {}: {}", logId(), protocol ? "protocol error" : "closing", t.getMessage());
+        } else {
+            log.info("{} {}: {}", logId(), protocol ? "protocol error" : "closing", t.toString());
+        }
+        if (t instanceof MessageTooLargeException) {
+            fatal(SqlState.PROGRAM_LIMIT_EXCEEDED, t.getMessage());
+        } else if (t instanceof ProtocolException) {
             fatal(SqlState.PROTOCOL_VIOLATION, t.getMessage());
         } else if (t instanceof IndexOutOfBoundsException) {
             // A message body shorter than the fields its type has: PostgreSQL's words for it.
-            log.info("{} protocol error: {}", logId(), t.toString());
             fatal(SqlState.PROTOCOL_VIOLATION, "invalid message format");
         } else {
-            log.info("{} closing: {}", logId(), t.toString());
+            // I/O errors, and Sluice's own failures, an allocation that failed (OutOfMemoryError)
+            // among them: this connection ends, the loop and every other connection go on.
+            closing = true;
             channel.close();
         }
     }
@@ -336,12 +388,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         Settings settings = ctx.config().settings();
-        if (!"pgbouncer".equals(database)) {
-            counted = true;
-            if (ctx.clients().incrementAndGet() > settings.maxClientConn()) {
-                fatal(SqlState.PROTOCOL_VIOLATION, "no more connections allowed (max_client_conn)");
-                return;
-            }
+        if (!DatabaseConfig.ADMIN_DATABASE.equals(database) && ctx.clients().get() > settings.maxClientConn()) {
+            fatal(SqlState.PROTOCOL_VIOLATION, "no more connections allowed (max_client_conn)");
+            return;
         }
         ByteBuf out = channel.alloc().buffer();
         tracked = new TrackedParameters(ctx.trackedNames());
@@ -360,7 +409,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private void afterAuthStep(ClientAuth.Step step) {
         if (step == ClientAuth.Step.FAILED) {
-            log.info("{} login failed: {}", logId(), auth.failure());
+            ctx.preAuthLog().info("{} login failed: {}", logId(), auth.failure());
             fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"");
         } else if (step == ClientAuth.Step.OK) {
             authenticated();
@@ -699,6 +748,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** Sends FATAL with the pooler's message and closes once it is written. */
     void fatal(String sqlState, String message) {
+        if (closing) {
+            return;
+        }
+        closing = true;
         if (!channel.isActive()) {
             channel.close();
             return;

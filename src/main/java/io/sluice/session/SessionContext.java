@@ -16,6 +16,7 @@ public final class SessionContext {
     private final PoolManager pools;
     private final ServerConnector connector;
     private final CancelRegistry cancels = new CancelRegistry();
+    private final PreAuthLog preAuthLog = new PreAuthLog();
     private final ScramKeyCache scramKeys = new ScramKeyCache();
     /**
      * One generator per event-loop thread: md5 salts, cancel keys and SCRAM nonces are drawn
@@ -27,7 +28,10 @@ public final class SessionContext {
             return new LoginRandom();
         }
     };
-    /** Clients on all loops, for max_client_conn. Atomic: every loop accepts clients. */
+    /**
+     * Client sockets on all loops, from accept (logged in or not, any database), for
+     * max_client_conn. Atomic: every loop accepts clients.
+     */
     private final AtomicInteger clients = new AtomicInteger();
 
     private final TrackedNames trackedNames;
@@ -72,6 +76,11 @@ public final class SessionContext {
 
     public ServerConnector connector() {
         return connector;
+    }
+
+    /** The rationed log for clients that have not logged in. */
+    PreAuthLog preAuthLog() {
+        return preAuthLog;
     }
 
     public CancelRegistry cancels() {

@@ -190,6 +190,50 @@ class MessageScannerTest {
     }
 
     @Test
+    void messagesAssembledTogetherStayWithinTheBudgetAndAStreamOverItIsRefusedThenDropped() {
+        AssemblyBudget budget = new AssemblyBudget(1000);
+        byte[] big = msg('p', "x".repeat(600));
+        MessageScanner a = new MessageScanner(PooledByteBufAllocator.DEFAULT, 1 << 20, 1 << 20, budget);
+        MessageScanner b = new MessageScanner(PooledByteBufAllocator.DEFAULT, 1 << 20, 1 << 20, budget);
+        Recorder ra = new Recorder();
+        Recorder rb = new Recorder();
+        // Both begin a 600-byte message that arrives in pieces: only one fits at a time.
+        a.scan(Unpooled.copiedBuffer(big, 0, 100), ra);
+        assertThat(budget.used()).isEqualTo(600);
+        ByteBuf second = Unpooled.copiedBuffer(big, 0, 100);
+        assertThatThrownBy(() -> b.scan(second, rb)).isInstanceOf(MessageTooLargeException.class)
+                .hasMessageContaining("does not fit in the memory Sluice keeps for assembling messages");
+        assertThat(second.refCnt()).isZero();
+        assertThat(b.broken()).isTrue();
+        // Whatever else comes on the refused stream is dropped, never shown or passed on as messages.
+        ByteBuf rest = Unpooled.copiedBuffer(big, 100, big.length - 100);
+        b.scan(rest, rb);
+        assertThat(rest.refCnt()).isZero();
+        assertThat(rb.messages).isEmpty();
+        assertThat(rb.forwarded.size()).isZero();
+        // The first completes, and gives its share back.
+        a.scan(Unpooled.copiedBuffer(big, 100, big.length - 100), ra);
+        assertThat(ra.messages).containsExactly("p:" + "x".repeat(600));
+        assertThat(budget.used()).isZero();
+        // A connection closed mid-message gives its share back too.
+        MessageScanner c = new MessageScanner(PooledByteBufAllocator.DEFAULT, 1 << 20, 1 << 20, budget);
+        c.scan(Unpooled.copiedBuffer(big, 0, 50), new Recorder());
+        assertThat(budget.used()).isEqualTo(600);
+        c.release();
+        assertThat(budget.used()).isZero();
+    }
+
+    @Test
+    void aMessageWholeInOneReadNeedsNoBudget() {
+        AssemblyBudget budget = new AssemblyBudget(10);
+        Recorder r = new Recorder();
+        new MessageScanner(PooledByteBufAllocator.DEFAULT, 1 << 20, 1 << 20, budget)
+                .scan(Unpooled.copiedBuffer(msg('p', "x".repeat(600))), r);
+        assertThat(r.messages).hasSize(1);
+        assertThat(budget.used()).isZero();
+    }
+
+    @Test
     void wholeInputPassedOnIsHandedOverWithoutCopy() {
         ByteBuf in = PooledByteBufAllocator.DEFAULT.buffer().writeBytes(concat(ROW, ROW));
         List<ByteBuf> runs = new ArrayList<>();
