@@ -275,8 +275,15 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
             closeReason = reason;
         }
         if (channel != null && channel.isOpen()) {
+            ByteBuf out = null;
             if (channel.isActive() && state != ServerState.LOGIN) {
-                ByteBuf out = channel.alloc().buffer(5);
+                try {
+                    out = channel.alloc().buffer(5);
+                } catch (OutOfMemoryError e) {
+                    // Closed without its Terminate, which PostgreSQL takes as well.
+                }
+            }
+            if (out != null) {
                 PgWriter.terminate(out);
                 channel.writeAndFlush(out).addListener(f -> channel.close());
             } else {

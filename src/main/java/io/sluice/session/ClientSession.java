@@ -756,9 +756,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             channel.close();
             return;
         }
-        ByteBuf out = channel.alloc().buffer();
-        PgWriter.error(out, "FATAL", sqlState, message);
         channel.config().setAutoRead(false);
+        ByteBuf out;
+        try {
+            out = channel.alloc().buffer();
+        } catch (OutOfMemoryError e) {
+            // No memory left even for the error: the client learns of it from the close alone.
+            channel.close();
+            return;
+        }
+        PgWriter.error(out, "FATAL", sqlState, message);
         channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
     }
 }

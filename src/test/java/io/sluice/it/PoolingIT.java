@@ -378,9 +378,10 @@ class PoolingIT {
     @Test
     void serverThatIsDownGivesAClearErrorNotAHang() throws Exception {
         long start = System.nanoTime();
+        // PgBouncer's words; the address and the errno are in Sluice's log, not told to clients.
         assertThatThrownBy(() -> connect("down").close())
                 .isInstanceOf(SQLException.class)
-                .hasMessageContaining("could not connect to server 127.0.0.1:");
+                .hasMessageContaining("connect failed");
         assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start)).isLessThan(10);
     }
 

@@ -182,4 +182,38 @@ class ClientSessionTest {
         assertThat(ch.isOpen()).isFalse();
         ch.finishAndReleaseAll();
     }
+
+    /** Fails every allocation, as a JVM out of direct memory does. */
+    private static final class NoMemory extends io.netty.buffer.AbstractByteBufAllocator {
+        @Override
+        protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+            throw new OutOfMemoryError("Cannot reserve 8192 bytes of direct buffer memory");
+        }
+
+        @Override
+        protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+            return newHeapBuffer(initialCapacity, maxCapacity);
+        }
+
+        @Override
+        public boolean isDirectBufferPooled() {
+            return false;
+        }
+    }
+
+    @Test
+    void anAllocationThatFailsEndsThatClientOnlyWithNothingEscaping() throws Exception {
+        // A start-up that needs memory to answer, and one refused with a FATAL that needs memory too.
+        ByteBuf v2 = Unpooled.buffer().writeInt(8).writeInt(0x00020000);
+        for (ByteBuf input : List.of(Unpooled.wrappedBuffer(startup("alice")), v2)) {
+            EmbeddedChannel ch = client();
+            ch.config().setAllocator(new NoMemory());
+            ch.writeInbound(input);
+            assertThat(ch.isOpen()).isFalse();
+            // EmbeddedChannel rethrows here whatever a handler let escape.
+            ch.checkException();
+            assertThat(drain(ch)).isEmpty();
+            ch.finishAndReleaseAll();
+        }
+    }
 }
