@@ -80,6 +80,12 @@ class BrokenServerIT {
         MID_QUERY.put("q_ready_bad_status", c -> c.answerQueries(DONE[0], msg('Z', bytes("?"))));
         MID_QUERY.put("q_ready_empty", c -> c.answerQueries(DONE[0], msg('Z')));
         MID_QUERY.put("q_length_negative", c -> c.answerQueries(header('D', -1)));
+        // Every other backend message type, empty and oversized, where no client request asked for it.
+        for (char type : "TDCtnGHWdcAK123sIvVNS".toCharArray()) {
+            MID_QUERY.put("q_type_" + (int) type + "_empty", c -> c.answerQueries(msg(type), DONE[0], DONE[1]));
+            MID_QUERY.put("q_type_" + (int) type + "_oversized",
+                    c -> c.answerQueries(msg(type, bytes(HUGE)), DONE[0], DONE[1]));
+        }
         MID_QUERY.put("q_closed", c -> {
             c.readMessage();
             c.socket.close();
