@@ -268,7 +268,7 @@ public final class PoolShard {
             return;
         }
         if (s.cancelsInFlight > 0) {
-            // Resumed by cancelFinished once PostgreSQL has acted on every one of them.
+            // Reused by cancel()'s completion once PostgreSQL has acted on every one of them.
             move(s, ServerState.CANCELING);
             return;
         }
@@ -305,7 +305,8 @@ public final class PoolShard {
      * then closed, which tells libpq's PQcancel the cancel was delivered). Until PostgreSQL has
      * acted on it, {@code s} goes to no other client: the CancelRequest travels on a connection
      * of its own, and a signal that arrived after the query ended, with the server given to
-     * another client, cancelled that client's query instead (one in twelve, in a race of 500).
+     * another client, cancelled that client's query instead (about 40 of 500 cancels, in a race
+     * of one client's short queries against four others on a one-server pool).
      */
     public void cancel(ServerConnection s, Runnable requesterDone) {
         assert loop.inEventLoop();

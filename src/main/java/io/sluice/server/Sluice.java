@@ -91,7 +91,7 @@ public final class Sluice implements AutoCloseable {
         NettyServerConnector connector = new NettyServerConnector(transport, connections,
                 config.settings().durationValue("cancel_wait_timeout"));
         this.pools = new PoolManager(config, authFile, loops, connector);
-        this.sessions = new SessionContext(config, authFile, pools, connector);
+        this.sessions = new SessionContext(config, authFile, pools);
     }
 
     /** The socket transport in use: io_uring, epoll or nio. */

@@ -4,7 +4,6 @@ import io.sluice.auth.AuthFile;
 import io.sluice.auth.ScramKeyCache;
 import io.sluice.config.Config;
 import io.sluice.pool.PoolManager;
-import io.sluice.pool.ServerConnector;
 import io.netty.util.concurrent.FastThreadLocal;
 import java.security.SecureRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -14,7 +13,6 @@ public final class SessionContext {
     private final Config config;
     private final AuthFile authFile;
     private final PoolManager pools;
-    private final ServerConnector connector;
     private final CancelRegistry cancels = new CancelRegistry();
     private final PreAuthLog preAuthLog = new PreAuthLog();
     private final ScramKeyCache scramKeys = new ScramKeyCache();
@@ -38,14 +36,13 @@ public final class SessionContext {
     private final boolean logConnections;
     private final boolean logDisconnections;
 
-    public SessionContext(Config config, AuthFile authFile, PoolManager pools, ServerConnector connector) {
+    public SessionContext(Config config, AuthFile authFile, PoolManager pools) {
         this.config = config;
         this.trackedNames = new TrackedNames(config.settings().trackExtraParameters());
         this.logConnections = config.settings().booleanValue("log_connections");
         this.logDisconnections = config.settings().booleanValue("log_disconnections");
         this.authFile = authFile;
         this.pools = pools;
-        this.connector = connector;
     }
 
     /** log_connections: a line per successful client login. */
@@ -72,10 +69,6 @@ public final class SessionContext {
 
     public PoolManager pools() {
         return pools;
-    }
-
-    public ServerConnector connector() {
-        return connector;
     }
 
     /** The rationed log for clients that have not logged in. */

@@ -92,8 +92,7 @@ class ClientSessionTest {
             }
         };
         PoolManager pools = new PoolManager(config, authFile, List.of(ch.eventLoop()), refused);
-        ch.pipeline().addLast(new StartupDecoder(), new ClientSession(new SessionContext(config, authFile, pools,
-                refused)));
+        ch.pipeline().addLast(new StartupDecoder(), new ClientSession(new SessionContext(config, authFile, pools)));
         return ch;
     }
 
