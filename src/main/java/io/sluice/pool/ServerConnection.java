@@ -276,7 +276,10 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         }
         if (channel != null && channel.isOpen()) {
             ByteBuf out = null;
-            if (channel.isActive() && state != ServerState.LOGIN) {
+            // A Terminate only where it can be written: behind a reply still owed (a client that
+            // left mid-query, a backend blocked writing to Sluice while Sluice no longer reads)
+            // it would wait for ever, and the close with it, leaving the backend stuck too.
+            if (channel.isActive() && state != ServerState.LOGIN && !owesReply()) {
                 try {
                     out = channel.alloc().buffer(5);
                 } catch (OutOfMemoryError e) {

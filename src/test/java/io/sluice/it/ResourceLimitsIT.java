@@ -279,7 +279,10 @@ class ResourceLimitsIT {
                     PgWire.Msg m = w.read();
                     assertThat(m.type()).isEqualTo('E');
                     assertThat(PgWire.errorMessage(m)).isEqualTo("no more connections allowed (max_client_conn)");
+                    assertThat(w.closedByPeer()).isTrue();
                 }
+                // Sluice counts the refused one out once its socket is closed on its side too.
+                Thread.sleep(300);
                 // Ten more are kept for the console; past those a socket is closed as it is accepted.
                 for (int i = 0; i < 10; i++) {
                     held.add(new Socket("127.0.0.1", s.port()));
