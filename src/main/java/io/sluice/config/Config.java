@@ -145,11 +145,10 @@ public final class Config {
                         + " (use disable, allow or prefer)");
             }
         }
-        for (String key : List.of("auth_user", "auth_query", "auth_dbname")) {
-            IniEntry e = settings.get(key);
-            if (e != null) {
-                throw e.error("not supported by Sluice yet: users can come from auth_file only");
-            }
+        // auth_query and auth_dbname do nothing without auth_user (templates often set them).
+        IniEntry authUser = settings.get("auth_user");
+        if (authUser != null && !authUser.value().isBlank()) {
+            throw authUser.error("not supported by Sluice yet: users can come from auth_file only");
         }
     }
 

@@ -104,8 +104,14 @@ public record DatabaseConfig(String name, List<String> hosts, int port, String d
                                     + "\" (expected round-robin or disable)");
                         }
                     }
-                    case "auth_user", "auth_query", "auth_dbname" -> throw new IllegalArgumentException(
-                            "not supported by Sluice yet: users can come from auth_file only");
+                    case "auth_user" -> {
+                        if (!v.isBlank()) {
+                            throw new IllegalArgumentException(
+                                    "not supported by Sluice yet: users can come from auth_file only");
+                        }
+                    }
+                    // Nothing to do without auth_user.
+                    case "auth_query", "auth_dbname" -> { }
                     default -> throw new IllegalArgumentException("unrecognized connection parameter: " + k);
                 }
             } catch (IllegalArgumentException ex) {

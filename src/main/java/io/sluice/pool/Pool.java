@@ -114,6 +114,24 @@ public final class Pool {
         lastLoginFailure = new FailedLogin(error, System.nanoTime());
     }
 
+    /** When a login was last tried again after "cannot connect now", on any loop. */
+    private final java.util.concurrent.atomic.AtomicLong lastRetryNanos = new java.util.concurrent.atomic.AtomicLong();
+    /** A little under upkeep's second, so that each upkeep may retry. */
+    private static final long RETRY_NANOS = 900_000_000L;
+
+    /**
+     * True for one caller (of all loops) once the login that failed with {@code failure} and the
+     * last retry are both RETRY_NANOS old: while PostgreSQL starts up, it is asked about once a
+     * second, however many clients wait and on however many loops.
+     */
+    boolean mayRetryLogin(FailedLogin failure, long now) {
+        long last = lastRetryNanos.get();
+        if (now - failure.atNanos() < RETRY_NANOS || (last != 0 && now - last < RETRY_NANOS)) {
+            return false;
+        }
+        return lastRetryNanos.compareAndSet(last, now);
+    }
+
     void loginSucceeded() {
         lastLoginFailure = null;
     }

@@ -434,8 +434,14 @@ public final class PoolShard {
      */
     void openForWaiters() {
         Pool.FailedLogin failure = pool.lastLoginFailure();
-        boolean oneAtATime = failure != null && failure.error().cannotConnectNow();
-        while (waiters.size() > login && !(oneAtATime && login > 0)) {
+        if (failure != null && failure.error().cannotConnectNow()) {
+            // One login for the whole pool about once a second, not one per waiting client.
+            if (waiters.size() > login && pool.mayRetryLogin(failure, System.nanoTime()) && pool.tryReserve(false)) {
+                open();
+            }
+            return;
+        }
+        while (waiters.size() > login) {
             Waiter head = waiters.peekFirst();
             boolean reserve = System.nanoTime() - head.sinceNanos()
                     >= pool.config().reservePoolTimeout().toNanos() && pool.config().reservePoolSize() > 0;
@@ -500,9 +506,9 @@ public final class PoolShard {
         long now = System.nanoTime();
         PoolConfig cfg = pool.config();
         if (log.isDebugEnabled() && (serverTotal > 0 || !waiters.isEmpty())) {
-            log.debug("{} loop {}: clients {} waiting {} servers {} (login {} idle {} active {} reset {}) share {}",
-                    pool, index, clientCount, waiters.size(), serverTotal, login, idle.size(), active,
-                    reset, pool.share(this));
+            log.debug("{} loop {}: clients {} waiting {} servers {} (login {} idle {} active {} reset {} canceling {})"
+                    + " share {}", pool, index, clientCount, waiters.size(), serverTotal, login, idle.size(), active,
+                    reset, canceling, pool.share(this));
         }
         if (!waiters.isEmpty()) {
             openForWaiters();

@@ -77,7 +77,7 @@ public final class MessageScanner {
     private boolean broken;
     private final AssemblyBudget budget;
     /** Bytes of {@link #budget} held for {@link #pending}. */
-    private int reserved;
+    private long reserved;
 
     /**
      * @param maxLength largest message length field accepted (max_packet_size)
@@ -179,6 +179,11 @@ public final class MessageScanner {
                     if (action != PASS && remaining > maxCollect) {
                         throw new MessageTooLargeException("message '" + (char) type + "' too long: " + length);
                     }
+                    if (action != PASS && remaining > budget.maxMessage()) {
+                        throw new MessageTooLargeException("message '" + (char) type + "' of " + length
+                                + " bytes is larger than Sluice holds whole (" + (budget.maxMessage() >> 20)
+                                + " MB, a quarter of its assembly budget)");
+                    }
                     if (split) {
                         // The header began in an earlier read and was held back; whatever of it
                         // lies in this read sits at the start, before any run.
@@ -236,18 +241,19 @@ public final class MessageScanner {
                         }
                     } else {
                         if (pending == null) {
-                            // The whole length is taken from the budget first: many large
-                            // messages arriving slowly must not each grow until memory runs out.
-                            if (!budget.reserve(remaining)) {
-                                throw new MessageTooLargeException("message '" + (char) type + "' of " + length
-                                        + " bytes does not fit in the memory Sluice keeps for assembling messages ("
-                                        + (budget.limit() >> 20) + " MB, all connections together)");
-                            }
-                            reserved = remaining;
                             // Grows as bytes arrive: a length field claiming a huge size
                             // allocates nothing until the bytes are really sent.
                             pending = alloc.buffer(Math.min(remaining, 8192), remaining);
                         }
+                        // Taken from the budget as the bytes arrive (a length field alone holds
+                        // nothing): many large messages arriving together must not each grow until
+                        // memory runs out, and what is held is what was really sent.
+                        if (!budget.reserve(n)) {
+                            throw new MessageTooLargeException("message '" + (char) type + "' of " + length
+                                    + " bytes does not fit in the memory Sluice keeps for assembling messages ("
+                                    + (budget.limit() >> 20) + " MB, all connections together)");
+                        }
+                        reserved += n;
                         pending.writeBytes(in, n);
                         remaining -= n;
                         if (remaining == 0) {

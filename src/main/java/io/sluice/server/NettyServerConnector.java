@@ -18,6 +18,7 @@ import io.sluice.protocol.PgWriter;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -45,15 +46,23 @@ final class NettyServerConnector implements ServerConnector {
     @Override
     public void cancel(ServerConnection server, Consumer<CancelOutcome> done) {
         PoolConfig config = server.shard().pool().config();
-        CancelSender sender = new CancelSender(server.processId(), server.secretKey(), done, cancelWaitTimeout);
-        bootstrap(server.channel().eventLoop(), config)
+        CancelSender sender = new CancelSender(server.processId(), server.secretKey(), done);
+        ChannelFuture connect = bootstrap(server.channel().eventLoop(), config)
                 .handler(sender)
-                .connect(address(config))
-                .addListener((ChannelFutureListener) f -> {
-                    if (!f.isSuccess()) {
-                        sender.finish(CancelOutcome.NOT_SENT);
-                    }
-                });
+                .connect(address(config));
+        connect.addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                sender.finish(CancelOutcome.NOT_SENT);
+            }
+        });
+        if (!cancelWaitTimeout.isZero()) {
+            // From the start, the connect included: a connect that hangs (server_connect_timeout
+            // = 0, a host gone) would otherwise hold the cancelled server and the requester.
+            sender.timer = server.channel().eventLoop().schedule(() -> {
+                sender.finish(sender.active ? CancelOutcome.TIMED_OUT : CancelOutcome.NOT_SENT);
+                connect.channel().close();
+            }, cancelWaitTimeout.toNanos(), TimeUnit.NANOSECONDS);
+        }
     }
 
     /**
@@ -66,29 +75,24 @@ final class NettyServerConnector implements ServerConnector {
         private final int pid;
         private final int key;
         private final Consumer<CancelOutcome> done;
-        private final Duration timeout;
         private boolean finished;
+        /** Connected, so the CancelRequest may have reached PostgreSQL. */
+        boolean active;
+        /** cancel_wait_timeout; null when 0 (no limit). */
+        ScheduledFuture<?> timer;
 
-        CancelSender(int pid, int key, Consumer<CancelOutcome> done, Duration timeout) {
+        CancelSender(int pid, int key, Consumer<CancelOutcome> done) {
             this.pid = pid;
             this.key = key;
             this.done = done;
-            this.timeout = timeout;
         }
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
+            active = true;
             ByteBuf out = ctx.alloc().buffer(16);
             PgWriter.cancelRequest(out, pid, key);
             ctx.writeAndFlush(out, ctx.voidPromise());
-            if (!timeout.isZero()) {
-                ctx.executor().schedule(() -> {
-                    if (ctx.channel().isOpen()) {
-                        finish(CancelOutcome.TIMED_OUT);
-                        ctx.close();
-                    }
-                }, timeout.toNanos(), TimeUnit.NANOSECONDS);
-            }
         }
 
         @Override
@@ -110,6 +114,9 @@ final class NettyServerConnector implements ServerConnector {
         void finish(CancelOutcome outcome) {
             if (!finished) {
                 finished = true;
+                if (timer != null) {
+                    timer.cancel(false);
+                }
                 done.accept(outcome);
             }
         }

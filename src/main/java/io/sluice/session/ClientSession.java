@@ -17,6 +17,7 @@ import io.sluice.pool.PoolClient;
 import io.sluice.pool.PoolShard;
 import io.sluice.pool.ServerConnection;
 import io.sluice.pool.Waiter;
+import io.sluice.protocol.AssemblyBudget;
 import io.sluice.protocol.BackendCodes;
 import io.sluice.protocol.FrontendCodes;
 import io.sluice.protocol.MessageScanner;
@@ -78,6 +79,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private boolean welcomeSent;
     private boolean syncing;
     private boolean wroteToServer;
+    /** A read is being scanned by the start-up scanner (see {@link #classify}). */
+    private boolean authScan;
     /** Sluice is closing this client (a FATAL is on its way): later errors add nothing. */
     private boolean closing;
     /** Server bytes may skip this client's pipeline (see {@link Relay}); decided once logged in. */
@@ -187,7 +190,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         ByteBuf buf = (ByteBuf) msg;
         switch (state) {
             case AUTH:
-                scanner.scan(buf, this);
+                authScan = true;
+                try {
+                    scanner.scan(buf, this);
+                } finally {
+                    authScan = false;
+                }
                 return;
             case ACTIVE:
                 if (!syncing) {
@@ -380,7 +388,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         StartupRequest.Startup startup = (StartupRequest.Startup) request;
-        scanner = new MessageScanner(channel.alloc(), MAX_AUTH_MESSAGE, MAX_AUTH_MESSAGE);
+        scanner = new MessageScanner(channel.alloc(), MAX_AUTH_MESSAGE, MAX_AUTH_MESSAGE, AssemblyBudget.NONE);
         user = startup.user();
         database = startup.database();
         if (user == null || user.isEmpty()) {
@@ -483,6 +491,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public int classify(byte type, int bodyLength, ByteBuf in) {
+        if (authScan && state != ClientState.AUTH) {
+            // Sent after the password, before AuthenticationOk, in the same read: the start-up
+            // scanner cannot relay it: a clear error rather than bytes lost or misread.
+            throw new ProtocolException("message type " + (char) type + " sent before authentication completed");
+        }
         if (state == ClientState.AUTH) {
             if (type != FrontendCodes.PASSWORD) {
                 throw new ProtocolException("expected password response, got message type " + (char) type);
@@ -540,7 +553,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 channel.flush();
             }
             afterAuthStep(step);
-            return state != ClientState.CLOSED;
+            // A failed login is over (its FATAL is on its way): no later password message of
+            // the same read may be tried against the same salt.
+            return !closing && state != ClientState.CLOSED;
         }
         switch (type) {
             case FrontendCodes.PARSE:

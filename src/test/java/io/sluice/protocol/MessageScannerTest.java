@@ -189,46 +189,63 @@ class MessageScannerTest {
                 .isInstanceOf(ProtocolException.class).hasMessageContaining("too long");
     }
 
+    private static MessageScanner scanner(AssemblyBudget budget) {
+        return new MessageScanner(PooledByteBufAllocator.DEFAULT, 1 << 20, 1 << 20, budget);
+    }
+
     @Test
     void messagesAssembledTogetherStayWithinTheBudgetAndAStreamOverItIsRefusedThenDropped() {
         AssemblyBudget budget = new AssemblyBudget(1000);
-        byte[] big = msg('p', "x".repeat(600));
-        MessageScanner a = new MessageScanner(PooledByteBufAllocator.DEFAULT, 1 << 20, 1 << 20, budget);
-        MessageScanner b = new MessageScanner(PooledByteBufAllocator.DEFAULT, 1 << 20, 1 << 20, budget);
-        Recorder ra = new Recorder();
-        Recorder rb = new Recorder();
-        // Both begin a 600-byte message that arrives in pieces: only one fits at a time.
-        a.scan(Unpooled.copiedBuffer(big, 0, 100), ra);
-        assertThat(budget.used()).isEqualTo(600);
-        ByteBuf second = Unpooled.copiedBuffer(big, 0, 100);
-        assertThatThrownBy(() -> b.scan(second, rb)).isInstanceOf(MessageTooLargeException.class)
+        byte[] msg = msg('p', "x".repeat(240));
+        List<MessageScanner> holding = new ArrayList<>();
+        // Five connections each hold 200 bytes of a 240-byte message that comes in pieces.
+        for (int i = 0; i < 5; i++) {
+            MessageScanner m = scanner(budget);
+            m.scan(Unpooled.copiedBuffer(msg, 0, 205), new Recorder());
+            holding.add(m);
+        }
+        assertThat(budget.used()).isEqualTo(1000);
+        // A sixth is refused at its first byte, and the rest of its stream is dropped unread.
+        MessageScanner refused = scanner(budget);
+        Recorder r = new Recorder();
+        ByteBuf first = Unpooled.copiedBuffer(msg, 0, 6);
+        assertThatThrownBy(() -> refused.scan(first, r)).isInstanceOf(MessageTooLargeException.class)
                 .hasMessageContaining("does not fit in the memory Sluice keeps for assembling messages");
-        assertThat(second.refCnt()).isZero();
-        assertThat(b.broken()).isTrue();
-        // Whatever else comes on the refused stream is dropped, never shown or passed on as messages.
-        ByteBuf rest = Unpooled.copiedBuffer(big, 100, big.length - 100);
-        b.scan(rest, rb);
+        assertThat(first.refCnt()).isZero();
+        assertThat(refused.broken()).isTrue();
+        ByteBuf rest = Unpooled.copiedBuffer(msg, 6, msg.length - 6);
+        refused.scan(rest, r);
         assertThat(rest.refCnt()).isZero();
-        assertThat(rb.messages).isEmpty();
-        assertThat(rb.forwarded.size()).isZero();
-        // The first completes, and gives its share back.
-        a.scan(Unpooled.copiedBuffer(big, 100, big.length - 100), ra);
-        assertThat(ra.messages).containsExactly("p:" + "x".repeat(600));
+        assertThat(r.messages).isEmpty();
+        assertThat(r.forwarded.size()).isZero();
+        assertThat(budget.used()).isEqualTo(1000);
+        // Closed connections give their share back; then a message completes and gives its own back.
+        for (int i = 1; i < 5; i++) {
+            holding.get(i).release();
+        }
+        assertThat(budget.used()).isEqualTo(200);
+        Recorder done = new Recorder();
+        holding.get(0).scan(Unpooled.copiedBuffer(msg, 205, msg.length - 205), done);
+        assertThat(done.messages).containsExactly("p:" + "x".repeat(240));
         assertThat(budget.used()).isZero();
-        // A connection closed mid-message gives its share back too.
-        MessageScanner c = new MessageScanner(PooledByteBufAllocator.DEFAULT, 1 << 20, 1 << 20, budget);
-        c.scan(Unpooled.copiedBuffer(big, 0, 50), new Recorder());
-        assertThat(budget.used()).isEqualTo(600);
-        c.release();
+    }
+
+    @Test
+    void oneMessageMayNotTakeMoreThanAQuarterOfTheBudget() {
+        AssemblyBudget budget = new AssemblyBudget(1000);
+        ByteBuf header = Unpooled.buffer().writeByte('p').writeInt(4 + 251);
+        assertThatThrownBy(() -> scanner(budget).scan(header, new Recorder()))
+                .isInstanceOf(MessageTooLargeException.class)
+                .hasMessageContaining("is larger than Sluice holds whole");
+        assertThat(header.refCnt()).isZero();
         assertThat(budget.used()).isZero();
     }
 
     @Test
     void aMessageWholeInOneReadNeedsNoBudget() {
-        AssemblyBudget budget = new AssemblyBudget(10);
+        AssemblyBudget budget = new AssemblyBudget(4000);
         Recorder r = new Recorder();
-        new MessageScanner(PooledByteBufAllocator.DEFAULT, 1 << 20, 1 << 20, budget)
-                .scan(Unpooled.copiedBuffer(msg('p', "x".repeat(600))), r);
+        scanner(budget).scan(Unpooled.copiedBuffer(msg('p', "x".repeat(600))), r);
         assertThat(r.messages).hasSize(1);
         assertThat(budget.used()).isZero();
     }
