@@ -5,7 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.sluice.protocol.AssemblyBudget;
+import io.sluice.protocol.MemoryBudget;
 import io.sluice.protocol.BackendCodes;
 import io.sluice.protocol.MessageScanner;
 import io.sluice.protocol.PgReader;
@@ -302,7 +302,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();
         bypass = Relay.canBypass(channel);
-        scanner = new MessageScanner(ctx.alloc(), Integer.MAX_VALUE, MAX_COLLECT, AssemblyBudget.NONE);
+        scanner = new MessageScanner(ctx.alloc(), Integer.MAX_VALUE, MAX_COLLECT, MemoryBudget.NONE);
         ByteBuf out = ctx.alloc().buffer();
         PgWriter.startup(out, login.startupParameters());
         ctx.writeAndFlush(out, ctx.voidPromise());

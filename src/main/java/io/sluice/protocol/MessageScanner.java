@@ -75,7 +75,7 @@ public final class MessageScanner {
     private ByteBuf pending;
     /** A scan failed: see {@link #scan}. */
     private boolean broken;
-    private final AssemblyBudget budget;
+    private final MemoryBudget budget;
     /** Bytes of {@link #budget} held for {@link #pending}. */
     private long reserved;
 
@@ -84,11 +84,11 @@ public final class MessageScanner {
      * @param maxCollect largest body that may be assembled for an inspected or consumed message
      */
     public MessageScanner(ByteBufAllocator alloc, int maxLength, int maxCollect) {
-        this(alloc, maxLength, maxCollect, AssemblyBudget.GLOBAL);
+        this(alloc, maxLength, maxCollect, MemoryBudget.ASSEMBLY);
     }
 
     /** As above, assembling within {@code budget}. */
-    public MessageScanner(ByteBufAllocator alloc, int maxLength, int maxCollect, AssemblyBudget budget) {
+    public MessageScanner(ByteBufAllocator alloc, int maxLength, int maxCollect, MemoryBudget budget) {
         this.alloc = alloc;
         this.maxLength = maxLength;
         this.maxCollect = maxCollect;

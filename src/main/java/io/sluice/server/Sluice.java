@@ -145,12 +145,7 @@ public final class Sluice implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
-                .handler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new AcceptErrors());
-                    }
-                })
+                .handler(listenerInitializer())
                 .childHandler(clientInitializer());
         transport.clientOptions(tcp);
         for (String addr : s.listenAddr()) {
@@ -167,12 +162,7 @@ public final class Sluice implements AutoCloseable {
             Files.deleteIfExists(unixSocket);
             ServerBootstrap unix = new ServerBootstrap().group(group)
                     .channel(transport.serverDomainChannel())
-                    .handler(new ChannelInitializer<Channel>() {
-                        @Override
-                        protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast(new AcceptErrors());
-                        }
-                    })
+                    .handler(listenerInitializer())
                     .childHandler(clientInitializer());
             transport.clientOptions(unix);
             Channel ch = unix.bind(transport.unixAddress(unixSocket.toString())).sync().channel();
@@ -229,6 +219,16 @@ public final class Sluice implements AutoCloseable {
                 log.error("upkeep of {} failed", shard.pool(), e);
             }
         }
+    }
+
+    /** A listener's own pipeline: its failed accepts pause it ({@link AcceptErrors}). */
+    private static ChannelInitializer<Channel> listenerInitializer() {
+        return new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(new AcceptErrors());
+            }
+        };
     }
 
     private ChannelInitializer<Channel> clientInitializer() {

@@ -17,7 +17,7 @@ import io.sluice.pool.PoolClient;
 import io.sluice.pool.PoolShard;
 import io.sluice.pool.ServerConnection;
 import io.sluice.pool.Waiter;
-import io.sluice.protocol.AssemblyBudget;
+import io.sluice.protocol.MemoryBudget;
 import io.sluice.protocol.BackendCodes;
 import io.sluice.protocol.FrontendCodes;
 import io.sluice.protocol.MessageScanner;
@@ -388,7 +388,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         StartupRequest.Startup startup = (StartupRequest.Startup) request;
-        scanner = new MessageScanner(channel.alloc(), MAX_AUTH_MESSAGE, MAX_AUTH_MESSAGE, AssemblyBudget.NONE);
+        scanner = new MessageScanner(channel.alloc(), MAX_AUTH_MESSAGE, MAX_AUTH_MESSAGE, MemoryBudget.NONE);
         user = startup.user();
         database = startup.database();
         if (user == null || user.isEmpty()) {

@@ -189,13 +189,13 @@ class MessageScannerTest {
                 .isInstanceOf(ProtocolException.class).hasMessageContaining("too long");
     }
 
-    private static MessageScanner scanner(AssemblyBudget budget) {
+    private static MessageScanner scanner(MemoryBudget budget) {
         return new MessageScanner(PooledByteBufAllocator.DEFAULT, 1 << 20, 1 << 20, budget);
     }
 
     @Test
     void messagesAssembledTogetherStayWithinTheBudgetAndAStreamOverItIsRefusedThenDropped() {
-        AssemblyBudget budget = new AssemblyBudget(1000);
+        MemoryBudget budget = new MemoryBudget(1000);
         byte[] msg = msg('p', "x".repeat(240));
         List<MessageScanner> holding = new ArrayList<>();
         // Five connections each hold 200 bytes of a 240-byte message that comes in pieces.
@@ -232,7 +232,7 @@ class MessageScannerTest {
 
     @Test
     void oneMessageMayNotTakeMoreThanAQuarterOfTheBudget() {
-        AssemblyBudget budget = new AssemblyBudget(1000);
+        MemoryBudget budget = new MemoryBudget(1000);
         ByteBuf header = Unpooled.buffer().writeByte('p').writeInt(4 + 251);
         assertThatThrownBy(() -> scanner(budget).scan(header, new Recorder()))
                 .isInstanceOf(MessageTooLargeException.class)
@@ -243,7 +243,7 @@ class MessageScannerTest {
 
     @Test
     void aMessageWholeInOneReadNeedsNoBudget() {
-        AssemblyBudget budget = new AssemblyBudget(4000);
+        MemoryBudget budget = new MemoryBudget(4000);
         Recorder r = new Recorder();
         scanner(budget).scan(Unpooled.copiedBuffer(msg('p', "x".repeat(600))), r);
         assertThat(r.messages).hasSize(1);
