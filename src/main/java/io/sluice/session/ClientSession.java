@@ -319,6 +319,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (scanner != null) {
             scanner.release();
         }
+        if (prepared != null) {
+            prepared.release();
+        }
         if (shard != null) {
             shard.clientLeft();
         }

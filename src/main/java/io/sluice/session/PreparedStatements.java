@@ -8,6 +8,8 @@ import io.sluice.pool.ServerStatements;
 import io.sluice.pool.ServerStatements.Reply;
 import io.sluice.protocol.BackendCodes;
 import io.sluice.protocol.FrontendCodes;
+import io.sluice.protocol.MemoryBudget;
+import io.sluice.protocol.MessageTooLargeException;
 import io.sluice.protocol.PgReader;
 import io.sluice.protocol.ProtocolException;
 import java.nio.charset.StandardCharsets;
@@ -47,6 +49,8 @@ final class PreparedStatements {
 
     /** Created on the first named Parse: most clients of a pool never prepare by name. */
     private Map<String, Statement> byName = Map.of();
+    /** Bytes of statement text held for this client, taken from {@link MemoryBudget#STATEMENTS}. */
+    private long held;
     private final Pool pool;
 
     PreparedStatements(Pool pool) {
@@ -135,6 +139,7 @@ final class PreparedStatements {
             return;
         }
         pool.clientParses.increment();
+        hold(name, body.writerIndex() - tailStart);
         byte[] tail = ByteBufUtil.getBytes(body, tailStart, body.writerIndex() - tailStart);
         Statement st = new Statement(serverName(tail), tail);
         if (byName.isEmpty()) {
@@ -198,8 +203,38 @@ final class PreparedStatements {
             return;
         }
         for (String name : names) {
-            byName.remove(name);
+            forget(name);
         }
+    }
+
+    /**
+     * Takes {@code bytes} for the text of statement {@code name} from the budget the clients'
+     * statements share, or ends the client with FATAL 54000 (through the exception): a client
+     * preparing ever more statements would otherwise grow the heap without end.
+     */
+    private void hold(String name, int bytes) {
+        MemoryBudget budget = MemoryBudget.STATEMENTS;
+        if (bytes > budget.maxMessage() || !budget.reserve(bytes)) {
+            throw new MessageTooLargeException("prepared statement \"" + name + "\" of " + bytes
+                    + " bytes does not fit in the memory Sluice keeps for prepared statements ("
+                    + (budget.limit() >> 20) + " MB, all clients together)");
+        }
+        held += bytes;
+    }
+
+    private void forget(String name) {
+        Statement st = byName.remove(name);
+        if (st != null) {
+            MemoryBudget.STATEMENTS.release(st.parseTail().length);
+            held -= st.parseTail().length;
+        }
+    }
+
+    /** The client is gone: what its statements held goes back to the budget. */
+    void release() {
+        MemoryBudget.STATEMENTS.release(held);
+        held = 0;
+        byName = Map.of();
     }
 
     /** A client's Close of its statement is answered without touching the shared one. */
@@ -208,7 +243,7 @@ final class PreparedStatements {
         byte kind = body.readByte();
         String name = PgReader.cstring(body);
         if (kind == 'S' && !name.isEmpty() && byName.containsKey(name)) {
-            byName.remove(name);
+            forget(name);
             writeClose(out, NONE);
         } else {
             copy(out, FrontendCodes.CLOSE, body, start);
@@ -258,7 +293,7 @@ final class PreparedStatements {
     }
 
     private void forgetAll(ServerStatements server) {
-        byName = Map.of();
+        release();
         server.clear();
     }
 

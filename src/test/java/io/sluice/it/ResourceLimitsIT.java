@@ -222,6 +222,55 @@ class ResourceLimitsIT {
         return null;
     }
 
+    /** Parse of {@code sql} as {@code name}, then Sync; the type of the first reply that matters. */
+    private static char prepare(PgWire w, String name, String sql) throws IOException {
+        w.send(b -> PgWire.parseSync(b, name, sql));
+        for (PgWire.Msg m : w.untilReadyOrError()) {
+            if (m.type() == 'E') {
+                return 'E';
+            }
+        }
+        return '1';
+    }
+
+    @Test
+    void preparedStatementsClientsKeepAreBoundedForAllClientsTogether() throws Exception {
+        // A 64 MB heap: a quarter of it, 16 MB, is what clients' statement texts may hold.
+        try (SluiceProcess s = SluiceProcess.start(DATABASES, SETTINGS + "\nmax_prepared_statements = 1000", 0,
+                "-Xms64m -Xmx64m -XX:+UseG1GC")) {
+            String text = "x".repeat(1 << 20);
+            PgWire hoarder = login(s);
+            int kept = 0;
+            PgWire.Msg refusal = null;
+            try {
+                for (int i = 0; i < 100 && refusal == null; i++) {
+                    int n = i;
+                    hoarder.send(b -> PgWire.parseSync(b, "s" + n, "select '" + text + "' as c" + n));
+                    PgWire.Msg m = hoarder.untilReadyOrError().get(0);
+                    if (m.type() == 'E') {
+                        refusal = m;
+                    } else {
+                        kept++;
+                    }
+                }
+            } finally {
+                hoarder.close();
+            }
+            assertThat(refusal).as("refused after %d statements", kept).isNotNull();
+            assertThat(PgWire.field(refusal, 'C')).isEqualTo("54000");
+            assertThat(PgWire.errorMessage(refusal)).contains("does not fit in the memory Sluice keeps for"
+                    + " prepared statements (16 MB, all clients together)");
+            assertThat(kept).isBetween(10, 16);
+            assertThat(s.heapAfterGcMb()).as("heap after GC, MB").isLessThan(48);
+            // The hoarder is gone and its share with it: another client prepares as before.
+            Thread.sleep(300);
+            try (PgWire w = login(s)) {
+                assertThat(prepare(w, "again", "select '" + text + "' as again")).isEqualTo('1');
+            }
+            assertThat(served(s)).isEqualTo("served");
+        }
+    }
+
     @Test
     void connectionsThatNeverLogInLeaveNothingBehindAndLogLittle() throws Exception {
         try (SluiceProcess s = SluiceProcess.start(DATABASES, SETTINGS, 0)) {

@@ -34,6 +34,11 @@ final class SluiceProcess implements AutoCloseable {
      * them, on the transport the test run uses; {@code maxFiles} &gt; 0 sets its open-file limit.
      */
     static SluiceProcess start(String databases, String settings, int maxFiles) throws Exception {
+        return start(databases, settings, maxFiles, null);
+    }
+
+    /** As above, with {@code javaOpts} in place of bin/sluice's JVM flags when not null. */
+    static SluiceProcess start(String databases, String settings, int maxFiles, String javaOpts) throws Exception {
         Path dir = Files.createTempDirectory("sluice-proc");
         Files.writeString(dir.resolve("userlist.txt"), SluiceHarness.USERLIST);
         int port = SluiceHarness.freePort();
@@ -45,8 +50,12 @@ final class SluiceProcess implements AutoCloseable {
         Path sluice = Path.of("bin/sluice").toAbsolutePath();
         String cmd = (maxFiles > 0 ? "ulimit -n " + maxFiles + "; " : "") + "exec " + sluice
                 + " --transport " + SluiceHarness.transport() + " " + dir.resolve("pgbouncer.ini");
-        Process p = new ProcessBuilder("bash", "-c", cmd).redirectErrorStream(true)
-                .redirectOutput(log.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder("bash", "-c", cmd).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        if (javaOpts != null) {
+            pb.environment().put("JAVA_OPTS", javaOpts);
+        }
+        Process p = pb.start();
         SluiceProcess s = new SluiceProcess(p, dir, log, port);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!s.log().contains("Sluice") || !s.log().contains("started")) {
