@@ -55,20 +55,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private int processId;
     private int secretKey;
     private TransactionState tx = TransactionState.IDLE;
-    /** ReadyForQuery messages the server owes the client: requests sent, not yet answered. */
-    private int pendingReady;
-    /**
-     * The client sent extended-protocol messages (Parse, Bind, Describe, Execute, Close) that no
-     * Sync has closed yet, or left in the middle of a message: the backend holds them, and would
-     * answer them, or take the next client's bytes as their rest, in the next client's stream.
-     */
-    private boolean unsynced;
-    /** Syncs the client sent since its last Execute or Query: the ones a COPY FROM STDIN ignores. */
-    private int syncsSinceExecute;
-    /** The backend is in COPY FROM STDIN until the client's CopyDone or CopyFail, or an error. */
-    private boolean copyIn;
-    /** ReadyForQuery messages owed to Sluice's own queries; while > 0 replies are not relayed. */
-    private int internalPending;
+    /** What the server still owes the client (and Sluice's own queries). */
+    private final ReplyLedger owed;
     private ErrorFields internalError;
     private boolean wroteToClient;
     private String closeReason;
@@ -90,6 +78,12 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         this.login = new ServerLogin(config, shard.pool());
         this.statements = config.tracksPreparedStatements()
                 ? new ServerStatements(config.maxPreparedStatements()) : null;
+        this.owed = new ReplyLedger(statements);
+    }
+
+    /** What the server owes its client: the relay tells it of every client message that asks for a reply. */
+    public ReplyLedger owed() {
+        return owed;
     }
 
     public ServerStatements statements() {
@@ -147,20 +141,14 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         return tx != TransactionState.IDLE;
     }
 
-    /**
-     * True while a request of the linked client runs here: a query, a Sync'ed or unsynced
-     * extended-protocol batch, or a COPY. Only then may a cancel be forwarded: at any other time
-     * the backend is idle (PostgreSQL would ignore the signal) or runs Sluice's own query.
-     */
+    /** True while a request of the linked client runs here: see {@link ReplyLedger#runningClientRequest}. */
     public boolean runningClientRequest() {
-        return internalPending == 0 && (pendingReady > 0 || unsynced || copyIn);
+        return owed.runningClientRequest();
     }
 
     /** A reply (ReadyForQuery, or the rest of a message) is still to come from the server. */
     public boolean owesReply() {
-        return pendingReady > 0 || unsynced || copyIn || internalPending > 0
-                || (scanner != null && !scanner.atBoundary())
-                || (statements != null && statements.awaitingReplies());
+        return owed.owes() || (scanner != null && !scanner.atBoundary());
     }
 
     public String logId() {
@@ -168,70 +156,6 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     }
 
     // ---- used by the client's relay, on this loop ----
-
-    /** The client sent a Query or FunctionCall: answered with ReadyForQuery, as is anything before it. */
-    public void clientQuery() {
-        expectReady();
-        unsynced = false;
-        syncsSinceExecute = 0;
-    }
-
-    /**
-     * The client sent a Sync: answered with ReadyForQuery, except by a backend in COPY FROM
-     * STDIN, which ignores Syncs (clients send one after every Execute, not knowing it started a
-     * COPY).
-     */
-    public void clientSync() {
-        if (copyIn) {
-            return;
-        }
-        expectReady();
-        unsynced = false;
-        syncsSinceExecute++;
-    }
-
-    /** A ReadyForQuery to come, in the count and in the tracked statements' reply queue. */
-    private void expectReady() {
-        pendingReady++;
-        if (statements != null) {
-            statements.expectReady();
-        }
-    }
-
-    /** The client sent Parse, Bind, Describe or Close: the server is its own until a Sync. */
-    public void clientExtended() {
-        unsynced = true;
-    }
-
-    /** The client sent Execute: the server is its own until a Sync. */
-    public void clientExecute() {
-        unsynced = true;
-        syncsSinceExecute = 0;
-    }
-
-    /** The client sent CopyDone or CopyFail: a COPY FROM STDIN ends, and Syncs count again. */
-    public void clientCopyEnd() {
-        copyIn = false;
-    }
-
-    /** The client left in the middle of a message: its start is with the backend. */
-    public void clientCutOff() {
-        unsynced = true;
-    }
-
-    /**
-     * A COPY FROM STDIN began. The Syncs the client sent after the Execute that started it
-     * reach the backend in copy mode and are ignored: no ReadyForQuery answers them.
-     */
-    private void copyInBegan() {
-        copyIn = true;
-        int ignored = Math.min(syncsSinceExecute, pendingReady);
-        pendingReady -= ignored;
-        if (statements != null) {
-            statements.dropLastReady(ignored);
-        }
-        syncsSinceExecute = 0;
-    }
 
     /** Relays client bytes; {@code run} is owned by the write, even if it fails. */
     public void write(ByteBuf run) {
@@ -248,7 +172,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         for (String q : queries) {
             PgWriter.query(out, q);
         }
-        internalPending += queries.length;
+        owed.internal(queries.length);
         internalError = null;
         channel.writeAndFlush(out, channel.voidPromise());
     }
@@ -389,7 +313,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     @Override
     public int classify(byte type, int bodyLength, ByteBuf in) {
-        if (state == ServerState.ACTIVE && internalPending == 0) {
+        if (state == ServerState.ACTIVE && !owed.internalRunning()) {
             switch (type) {
                 case BackendCodes.READY_FOR_QUERY:
                     return client != null && client.withholdsReady() ? MessageScanner.CONSUME : MessageScanner.INSPECT;
@@ -400,11 +324,10 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 case BackendCodes.CLOSE_COMPLETE:
                     return statements == null ? MessageScanner.PASS : statements.classify(type);
                 case BackendCodes.COPY_IN_RESPONSE:
-                    copyInBegan();
+                    owed.copyInBegan();
                     return MessageScanner.PASS;
                 case BackendCodes.ERROR_RESPONSE:
-                    // An error ends a COPY FROM STDIN: the backend then skips to the next Sync.
-                    copyIn = false;
+                    owed.error();
                     return statements == null ? MessageScanner.PASS : MessageScanner.OBSERVE;
                 default:
                     return MessageScanner.PASS;
@@ -437,14 +360,14 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 String value = PgReader.cstring(body);
                 parameters.put(name, value);
                 trackedSyncedTo = null;
-                if (client != null && internalPending == 0) {
+                if (client != null && !owed.internalRunning()) {
                     client.serverParameter(name, value);
                 }
                 return true;
             }
             case BackendCodes.ERROR_RESPONSE: {
                 ErrorFields e = PgReader.errorFields(body);
-                if (internalPending > 0) {
+                if (owed.internalRunning()) {
                     if (internalError == null) {
                         internalError = e;
                     }
@@ -477,8 +400,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     private boolean onReady(byte status) {
         tx = TransactionState.of(status);
-        if (internalPending > 0) {
-            if (--internalPending > 0) {
+        if (owed.ready()) {
+            if (owed.internalRunning()) {
                 return true;
             }
             ErrorFields err = internalError;
@@ -500,9 +423,6 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 client.internalQueryDone(err);
             }
             return true;
-        }
-        if (pendingReady > 0 && --pendingReady == 0) {
-            syncsSinceExecute = 0;
         }
         if (statements != null) {
             statements.onReady();

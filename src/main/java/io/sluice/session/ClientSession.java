@@ -329,7 +329,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             ServerConnection s = server;
             server = null;
             if (midMessage) {
-                s.clientCutOff();
+                s.owed().cutOff();
             }
             shard.release(s);
         } else if (was == ClientState.WAITING) {
@@ -509,27 +509,27 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             case FrontendCodes.TERMINATE:
                 return MessageScanner.CONSUME;
             case FrontendCodes.QUERY:
-                server.clientQuery();
+                server.owed().query();
                 return prepared != null && PreparedStatements.mayDropAll(in, bodyLength)
                         ? MessageScanner.OBSERVE : MessageScanner.PASS;
             case FrontendCodes.FUNCTION_CALL:
-                server.clientQuery();
+                server.owed().query();
                 return MessageScanner.PASS;
             case FrontendCodes.SYNC:
-                server.clientSync();
+                server.owed().sync();
                 return MessageScanner.PASS;
             case FrontendCodes.EXECUTE:
-                server.clientExecute();
+                server.owed().execute();
                 return MessageScanner.PASS;
             case FrontendCodes.COPY_DONE:
             case FrontendCodes.COPY_FAIL:
-                server.clientCopyEnd();
+                server.owed().copyEnd();
                 return MessageScanner.PASS;
             case FrontendCodes.PARSE:
             case FrontendCodes.BIND:
             case FrontendCodes.DESCRIBE:
             case FrontendCodes.CLOSE:
-                server.clientExtended();
+                server.owed().extended();
                 if (prepared == null) {
                     return MessageScanner.PASS;
                 }
