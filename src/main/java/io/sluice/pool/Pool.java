@@ -1,11 +1,11 @@
 package io.sluice.pool;
 
 import io.netty.channel.EventLoop;
+import io.sluice.metrics.PoolMetrics;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The pool of one (database, user): its resolved config, the global counts that enforce its
@@ -25,12 +25,8 @@ public final class Pool {
     /** Both shared limits, for loops over them without an allocation per release. */
     private final LimitGroup[] limits;
 
-    /** Named Parse messages from clients (prepared-statement tracking). */
-    public final LongAdder clientParses = new LongAdder();
-    /** Parse messages Sluice sent to servers under its own names (including re-prepares). */
-    public final LongAdder serverParses = new LongAdder();
-    /** Bind messages of named statements, rewritten to the server's name. */
-    public final LongAdder binds = new LongAdder();
+    /** Where this pool's counts go. */
+    private final PoolMetrics metrics;
 
     private volatile Map<String, String> welcomeParameters;
     private volatile byte[][] scramKeys;
@@ -40,8 +36,10 @@ public final class Pool {
     record FailedLogin(io.sluice.protocol.PgReader.ErrorFields error, long atNanos) {
     }
 
-    Pool(PoolConfig config, EventLoop[] loops, ServerConnector connector, LimitGroup dbLimit, LimitGroup userLimit) {
+    Pool(PoolConfig config, EventLoop[] loops, ServerConnector connector, LimitGroup dbLimit, LimitGroup userLimit,
+            PoolMetrics metrics) {
         this.config = config;
+        this.metrics = metrics;
         this.dbLimit = dbLimit;
         this.userLimit = userLimit;
         this.limits = new LimitGroup[] {dbLimit, userLimit};
@@ -53,6 +51,11 @@ public final class Pool {
 
     public PoolConfig config() {
         return config;
+    }
+
+    /** Where the pool and its clients' relay report counts. */
+    public PoolMetrics metrics() {
+        return metrics;
     }
 
     public PoolShard shard(int loopIndex) {

@@ -8,6 +8,7 @@ import io.sluice.config.DatabaseConfig;
 import io.sluice.config.PoolMode;
 import io.sluice.config.Settings;
 import io.sluice.config.UserConfig;
+import io.sluice.metrics.Metrics;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.IdentityHashMap;
@@ -28,12 +29,15 @@ public final class PoolManager {
     private final EventLoop[] loops;
     private final Map<EventLoop, Integer> loopIndex = new IdentityHashMap<>();
     private final ServerConnector connector;
+    private final Metrics metrics;
     private final ConcurrentHashMap<String, Pool> pools = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, LimitGroup> dbLimits = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, LimitGroup> userLimits = new ConcurrentHashMap<>();
 
-    public PoolManager(Config config, AuthFile authFile, List<EventLoop> loops, ServerConnector connector) {
+    public PoolManager(Config config, AuthFile authFile, List<EventLoop> loops, ServerConnector connector,
+            Metrics metrics) {
         this.config = config;
+        this.metrics = metrics;
         this.authFile = authFile;
         this.loops = loops.toArray(new EventLoop[0]);
         for (int i = 0; i < this.loops.length; i++) {
@@ -114,7 +118,7 @@ public final class PoolManager {
                 s.serverLifetime(), s.maxPreparedStatements());
         LimitGroup dbLimit = dbLimits.computeIfAbsent(db.name(), k -> new LimitGroup(maxDb));
         LimitGroup userLimit = userLimits.computeIfAbsent(user, k -> new LimitGroup(maxUser));
-        Pool pool = new Pool(pc, loops, connector, dbLimit, userLimit);
+        Pool pool = new Pool(pc, loops, connector, dbLimit, userLimit, metrics.pool(db.name(), user));
         dbLimit.add(pool);
         userLimit.add(pool);
         return pool;

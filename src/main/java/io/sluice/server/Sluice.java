@@ -15,6 +15,7 @@ import io.sluice.auth.AuthFileException;
 import io.sluice.config.Config;
 import io.sluice.config.ConfigException;
 import io.sluice.config.Settings;
+import io.sluice.metrics.Counters;
 import io.sluice.pool.PoolManager;
 import io.sluice.pool.PoolShard;
 import io.sluice.protocol.StartupDecoder;
@@ -52,6 +53,8 @@ public final class Sluice implements AutoCloseable {
     /** Every client and server connection, so that shutting down closes them all first. */
     private final ChannelGroup connections = new DefaultChannelGroup("sluice-connections", GlobalEventExecutor.INSTANCE);
     private final PoolManager pools;
+    /** Totals per pool, for the admin console. */
+    private final Counters metrics = new Counters();
     private final SessionContext sessions;
     private Path pidfile;
     private Path unixSocket;
@@ -90,7 +93,7 @@ public final class Sluice implements AutoCloseable {
         }
         NettyServerConnector connector = new NettyServerConnector(transport, connections,
                 config.settings().durationValue("cancel_wait_timeout"));
-        this.pools = new PoolManager(config, authFile, loops, connector);
+        this.pools = new PoolManager(config, authFile, loops, connector, metrics);
         this.sessions = new SessionContext(config, authFile, pools);
     }
 
@@ -282,6 +285,10 @@ public final class Sluice implements AutoCloseable {
     /** Each event loop's recent CPU use, in thousandths of a core (0 when placing by count only). */
     public int[] loadPerLoop() {
         return chooser.loadPerLoop();
+    }
+
+    public Counters metrics() {
+        return metrics;
     }
 
     public PoolManager pools() {

@@ -138,7 +138,7 @@ final class PreparedStatements {
             server.closeLater(name);
             return;
         }
-        pool.clientParses.increment();
+        pool.metrics().clientParse();
         hold(name, body.writerIndex() - tailStart);
         byte[] tail = ByteBufUtil.getBytes(body, tailStart, body.writerIndex() - tailStart);
         Statement st = new Statement(serverName(tail), tail);
@@ -168,7 +168,7 @@ final class PreparedStatements {
             return;
         }
         ensurePrepared(st, server, out);
-        pool.binds.increment();
+        pool.metrics().bind();
         out.writeByte(FrontendCodes.BIND);
         int lengthAt = out.writerIndex();
         out.writeInt(0);
@@ -317,7 +317,7 @@ final class PreparedStatements {
         }
         writeParse(out, st.serverName(), st.parseTail());
         server.expect(BackendCodes.PARSE_COMPLETE, reply, st.serverName(), clientName);
-        pool.serverParses.increment();
+        pool.metrics().serverParse();
     }
 
     /** {@code _sluice_} + 96 bits of SHA-256 of the query text and parameter types. */

@@ -2,7 +2,7 @@ package io.sluice.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.sluice.pool.Pool;
+import io.sluice.metrics.PoolCounters;
 import io.sluice.protocol.PgWriter;
 import io.sluice.testing.LeakCheck;
 import java.sql.Connection;
@@ -51,8 +51,8 @@ class PreparedStatementsIT {
         return SluiceHarness.start(DATABASES, SETTINGS + "\n" + extra, SluiceHarness.USERLIST, 1);
     }
 
-    private static Pool pool(SluiceHarness h, String db) {
-        return h.sluice().pools().pool(db, "md5user").orElseThrow();
+    private static PoolCounters pool(SluiceHarness h, String db) {
+        return h.sluice().metrics().find(db, "md5user").orElseThrow();
     }
 
     @Test
@@ -71,11 +71,11 @@ class PreparedStatementsIT {
             assertThat(run.output()).contains("number of failed transactions: 0 (0.000%)");
             assertThat(run.output()).containsPattern("number of transactions actually processed: [1-9]");
         }
-        Pool pool = pool(sluice, "tx");
-        assertThat(pool.clientParses.sum()).isGreaterThan(0);
-        assertThat(pool.binds.sum()).isGreaterThan(pool.clientParses.sum());
-        assertThat(pool.serverParses.sum()).as("server parses shared across clients")
-                .isLessThan(pool.clientParses.sum());
+        PoolCounters pool = pool(sluice, "tx");
+        assertThat(pool.clientParses()).isGreaterThan(0);
+        assertThat(pool.binds()).isGreaterThan(pool.clientParses());
+        assertThat(pool.serverParses()).as("server parses shared across clients")
+                .isLessThan(pool.clientParses());
     }
 
     @Test
@@ -295,7 +295,7 @@ class PreparedStatementsIT {
             }
             // A third client preparing A's text under another name shares A's server statement.
             try (PgWire c = new PgWire(h.port(), "md5user", "md5pass", "one")) {
-                long serverParses = pool(h, "one").serverParses.sum();
+                long serverParses = pool(h, "one").serverParses();
                 c.send(buf -> {
                     PgWire.parse(buf, "mine", "SELECT 'from a'");
                     PgWire.bind(buf, "mine");
@@ -305,7 +305,7 @@ class PreparedStatementsIT {
                 List<PgWire.Msg> msgs = new ArrayList<>();
                 assertThat(c.typesUntilReady(msgs)).isEqualTo("12DCZ");
                 assertThat(msgs.get(2).firstColumn()).isEqualTo("from a");
-                assertThat(pool(h, "one").serverParses.sum()).isEqualTo(serverParses);
+                assertThat(pool(h, "one").serverParses()).isEqualTo(serverParses);
             }
         }
     }

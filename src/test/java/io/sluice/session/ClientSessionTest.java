@@ -13,6 +13,7 @@ import io.sluice.auth.AuthFile;
 import io.sluice.auth.Md5Auth;
 import io.sluice.auth.Secret;
 import io.sluice.config.Config;
+import io.sluice.metrics.Metrics;
 import io.sluice.pool.PoolConfig;
 import io.sluice.pool.PoolManager;
 import io.sluice.pool.ServerConnection;
@@ -91,7 +92,7 @@ class ClientSessionTest {
                 done.accept(CancelOutcome.NOT_SENT);
             }
         };
-        PoolManager pools = new PoolManager(config, authFile, List.of(ch.eventLoop()), refused);
+        PoolManager pools = new PoolManager(config, authFile, List.of(ch.eventLoop()), refused, Metrics.NOOP);
         ch.pipeline().addLast(new StartupDecoder(), new ClientSession(new SessionContext(config, authFile, pools)));
         return ch;
     }
