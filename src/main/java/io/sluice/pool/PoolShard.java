@@ -5,7 +5,6 @@ import io.netty.channel.EventLoop;
 import io.sluice.config.PoolMode;
 import io.sluice.protocol.PgReader.ErrorFields;
 import io.sluice.protocol.SqlState;
-import java.util.ArrayDeque;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,9 +13,10 @@ import org.slf4j.LoggerFactory;
  * waiting clients, in FIFO order. Touched only from its loop, so it needs no locks; other
  * loops reach it through {@code loop().execute}.
  *
- * <p>A server's state is its {@code state} field plus where the shard keeps it: the idle list,
- * or a count (logging in, in use, being reset). {@link #move} is the one method that changes
- * both; only {@link #open} counts a new server in, as it starts in LOGIN.
+ * <p>A server's state is its {@code state} field and the list of this shard it sits on, one
+ * list per state but CLOSED: {@link #move} is the one method that changes both, so counts are
+ * list sizes and SHOW SERVERS, KILL and timeouts are walks of lists. Only {@link #open} puts a
+ * new server in, on the LOGIN list.
  */
 public final class PoolShard {
     private static final Logger log = LoggerFactory.getLogger(PoolShard.class);
@@ -26,14 +26,11 @@ public final class PoolShard {
     private final EventLoop loop;
     private final ServerConnector connector;
 
+    /** The servers in each state, by {@link ServerState#ordinal}; CLOSED has none (null). */
+    private final ServerList[] servers = new ServerList[ServerState.values().length];
     /** Idle servers, most recently used last: taken LIFO so warm connections stay warm. */
-    private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
-    // Servers in the other live states are only counted: nothing looks them up by state (each
-    // holds its own), and a move is twice per transaction, where hashing showed in profiles.
-    private int login;
-    private int active;
-    private int reset;
-    private int canceling;
+    private final ServerList idle;
+    private final ServerList login;
     private final WaitQueue waiters = new WaitQueue();
 
     /** Read by other loops to route freed slots and donations; written only here. */
@@ -58,6 +55,13 @@ public final class PoolShard {
         this.index = index;
         this.loop = loop;
         this.connector = connector;
+        for (ServerState st : ServerState.values()) {
+            if (st != ServerState.CLOSED) {
+                servers[st.ordinal()] = new ServerList();
+            }
+        }
+        this.idle = servers[ServerState.IDLE.ordinal()];
+        this.login = servers[ServerState.LOGIN.ordinal()];
     }
 
     public Pool pool() {
@@ -68,52 +72,41 @@ public final class PoolShard {
         return loop;
     }
 
-    public int loginCount() {
-        return login;
+    /** Servers of this shard in {@code state} now (0 for CLOSED). */
+    public int serverCount(ServerState state) {
+        ServerList l = servers[state.ordinal()];
+        return l == null ? 0 : l.size();
     }
 
-    public int idleCount() {
-        return idle.size();
-    }
-
-    public int activeCount() {
-        return active;
-    }
-
-    public int resetCount() {
-        return reset;
+    /** Calls {@code action} for each server of this shard in {@code state}, oldest first. */
+    public void forEachServer(ServerState state, java.util.function.Consumer<ServerConnection> action) {
+        ServerList l = servers[state.ordinal()];
+        if (l != null) {
+            l.forEach(action);
+        }
     }
 
     public int waitingCount() {
         return waiters.size();
     }
 
-    /** The one place a server's state changes, with the idle list or count it sits in. */
+    /** The one place a server's state changes, with the list it sits on. */
     void move(ServerConnection s, ServerState to) {
-        switch (s.state) {
-            case LOGIN -> login--;
-            // Taken LIFO: the server leaving idle is almost always the last one.
-            case IDLE -> idle.removeLastOccurrence(s);
-            case ACTIVE -> active--;
-            case RESET -> reset--;
-            case CANCELING -> canceling--;
-            // Leaving CLOSING means CLOSED: serverClosed uncounts it, after its slot.
-            case CLOSING -> { }
-            case CLOSED -> throw new IllegalStateException(s.logId() + " is closed");
+        ServerState from = s.state;
+        if (from == ServerState.CLOSED) {
+            throw new IllegalStateException(s.logId() + " is closed");
         }
-        switch (to) {
-            case LOGIN -> login++;
-            case IDLE -> {
-                idle.addLast(s);
-                // Idle since: for server_idle_timeout, the only reader.
-                s.stateSinceNanos = System.nanoTime();
-            }
-            case ACTIVE -> active++;
-            case RESET -> reset++;
-            case CANCELING -> canceling++;
-            case CLOSING -> pool.closing.incrementAndGet();
-            case CLOSED -> { }
+        servers[from.ordinal()].remove(s);
+        if (to != ServerState.CLOSED) {
+            servers[to.ordinal()].addLast(s);
         }
+        if (to == ServerState.IDLE) {
+            // Idle since: for server_idle_timeout, the only reader.
+            s.stateSinceNanos = System.nanoTime();
+        } else if (to == ServerState.CLOSING) {
+            pool.closing.incrementAndGet();
+        }
+        // Leaving CLOSING means CLOSED: serverClosed uncounts it, after its slot.
         s.state = to;
         publish();
     }
@@ -186,7 +179,8 @@ public final class PoolShard {
     private void publish() {
         // Each volatile store is a fence, and a store to a line another loop reads costs that
         // loop a cache miss: only what changed is written (twice per transaction, most don't).
-        int total = login + idle.size() + active + reset + canceling;
+        int total = login.size() + idle.size() + servers[ServerState.ACTIVE.ordinal()].size()
+                + servers[ServerState.RESET.ordinal()].size() + servers[ServerState.CANCELING.ordinal()].size();
         if (serverTotal != total) {
             serverTotal = total;
         }
@@ -196,7 +190,7 @@ public final class PoolShard {
         if (waitingCount != waiters.size()) {
             waitingCount = waiters.size();
         }
-        boolean nowStarved = waiters.size() > login;
+        boolean nowStarved = waiters.size() > login.size();
         if (starved != nowStarved) {
             starved = nowStarved;
         }
@@ -231,7 +225,7 @@ public final class PoolShard {
         waiters.addLast(client, System.nanoTime());
         publish();
         openForWaiters();
-        if (waiters.size() > login) {
+        if (waiters.size() > login.size()) {
             pool.requestDonation(this);
         }
     }
@@ -421,7 +415,7 @@ public final class PoolShard {
         }
         String state = err.sqlState() != null ? err.sqlState() : SqlState.CONNECTION_FAILURE;
         // Only as many waiters as are not covered by logins still in progress.
-        while (waiters.size() > login) {
+        while (waiters.size() > login.size()) {
             Waiter w = waiters.pollLast();
             publish();
             w.client().serverUnavailable(state, err.message());
@@ -436,12 +430,12 @@ public final class PoolShard {
         Pool.FailedLogin failure = pool.lastLoginFailure();
         if (failure != null && failure.error().cannotConnectNow()) {
             // One login for the whole pool about once a second, not one per waiting client.
-            if (waiters.size() > login && pool.mayRetryLogin(failure, System.nanoTime()) && pool.tryReserve(false)) {
+            if (waiters.size() > login.size() && pool.mayRetryLogin(failure, System.nanoTime()) && pool.tryReserve(false)) {
                 open();
             }
             return;
         }
-        while (waiters.size() > login) {
+        while (waiters.size() > login.size()) {
             Waiter head = waiters.peekFirst();
             boolean reserve = System.nanoTime() - head.sinceNanos()
                     >= pool.config().reservePoolTimeout().toNanos() && pool.config().reservePoolSize() > 0;
@@ -469,7 +463,7 @@ public final class PoolShard {
 
     private void open() {
         ServerConnection s = new ServerConnection(this);
-        login++;
+        login.addLast(s);
         publish();
         ChannelFuture f = connector.connect(loop, pool.config(), s);
         f.addListener(done -> {
@@ -507,8 +501,9 @@ public final class PoolShard {
         PoolConfig cfg = pool.config();
         if (log.isDebugEnabled() && (serverTotal > 0 || !waiters.isEmpty())) {
             log.debug("{} loop {}: clients {} waiting {} servers {} (login {} idle {} active {} reset {} canceling {})"
-                    + " share {}", pool, index, clientCount, waiters.size(), serverTotal, login, idle.size(), active,
-                    reset, canceling, pool.share(this));
+                    + " share {}", pool, index, clientCount, waiters.size(), serverTotal, login.size(), idle.size(),
+                    serverCount(ServerState.ACTIVE), serverCount(ServerState.RESET),
+                    serverCount(ServerState.CANCELING), pool.share(this));
         }
         if (!waiters.isEmpty()) {
             openForWaiters();
@@ -524,14 +519,14 @@ public final class PoolShard {
         }
         long idleTimeout = cfg.serverIdleTimeout().toNanos();
         long lifetime = cfg.serverLifetime().toNanos();
-        for (ServerConnection s : idle.toArray(new ServerConnection[0])) {
+        idle.forEach(s -> {
             if (lifetime > 0 && now - s.createdNanos > lifetime) {
                 // Recycled even at min_pool_size, as in PgBouncer; the minimum is opened again.
                 retire(s, "server lifetime over");
             } else if (idleTimeout > 0 && now - s.stateSinceNanos > idleTimeout) {
                 retireAboveMin(s, cfg.minPoolSize(), "server idle timeout");
             }
-        }
+        });
         // min_pool_size is kept by the pool's first shard, so loops don't race to fill it; after
         // a failed login, again once server_login_retry has passed, as in PgBouncer.
         Pool.FailedLogin failure = pool.lastLoginFailure();

@@ -44,8 +44,12 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     /** When it last became idle (set by {@link PoolShard#move}): for server_idle_timeout. */
     long stateSinceNanos = createdNanos;
 
-    /** Changed only by {@link PoolShard#move}; starts in LOGIN, counted in the shard's logins. */
+    /** Changed only by {@link PoolShard#move}; starts in LOGIN, on the shard's LOGIN list. */
     ServerState state = ServerState.LOGIN;
+    /** The shard's list for its state, and its neighbours there: kept by {@link ServerList}. */
+    ServerList list;
+    ServerConnection prev;
+    ServerConnection next;
     private Channel channel;
     /** Writes to this server may skip its pipeline (see {@link Relay}). */
     private boolean bypass;
