@@ -46,11 +46,8 @@ public interface PoolClient {
     /** The linked server connection closed under the client. */
     void serverLost(String reason);
 
-    /** Where the pool keeps this client while it waits for a server; null when it does not wait. */
-    Waiter waiter();
-
-    /** Set and cleared by the pool only. */
-    void waiter(Waiter w);
+    /** The pool's node for this client, from {@link PoolShard#join}: its state and list. */
+    ClientNode node();
 
     /** Identity for logs, e.g. {@code C-12 db/user@127.0.0.1:5544}. */
     String logId();

@@ -31,7 +31,10 @@ public final class PoolShard {
     /** Idle servers, most recently used last: taken LIFO so warm connections stay warm. */
     private final ServerList idle;
     private final ServerList login;
-    private final WaitQueue waiters = new WaitQueue();
+    /** The logged-in clients in each state, by {@link ClientState#ordinal}; CLOSED has none (null). */
+    private final ClientList[] clients = new ClientList[ClientState.values().length];
+    /** Clients waiting for a server, first come first served. */
+    private final ClientList waiters;
 
     /** Read by other loops to route freed slots and donations; written only here. */
     volatile int waitingCount;
@@ -60,6 +63,12 @@ public final class PoolShard {
                 servers[st.ordinal()] = new ServerList();
             }
         }
+        for (ClientState st : ClientState.values()) {
+            if (st != ClientState.CLOSED) {
+                clients[st.ordinal()] = new ClientList();
+            }
+        }
+        this.waiters = clients[ClientState.WAITING.ordinal()];
         this.idle = servers[ServerState.IDLE.ordinal()];
         this.login = servers[ServerState.LOGIN.ordinal()];
     }
@@ -88,6 +97,37 @@ public final class PoolShard {
 
     public int waitingCount() {
         return waiters.size();
+    }
+
+    /** Logged-in clients of this shard in {@code state} now (0 for CLOSED). */
+    public int clientCount(ClientState state) {
+        ClientList l = clients[state.ordinal()];
+        return l == null ? 0 : l.size();
+    }
+
+    /** Calls {@code action} for each client of this shard in {@code state}, in the order they entered it. */
+    public void forEachClient(ClientState state, java.util.function.Consumer<ClientNode> action) {
+        ClientList l = clients[state.ordinal()];
+        if (l != null) {
+            l.forEach(action);
+        }
+    }
+
+    /** The one place a client's state changes, with the list it sits on and since when. */
+    void move(ClientNode n, ClientState to, long now) {
+        ClientState from = n.state;
+        if (from == ClientState.CLOSED) {
+            throw new IllegalStateException(n.client().logId() + " is closed");
+        }
+        clients[from.ordinal()].remove(n);
+        if (to != ClientState.CLOSED) {
+            clients[to.ordinal()].addLast(n);
+        }
+        n.state = to;
+        n.sinceNanos = now;
+        if (from == ClientState.WAITING || to == ClientState.WAITING) {
+            publish();
+        }
     }
 
     /** The one place a server's state changes, with the list it sits on. */
@@ -138,14 +178,25 @@ public final class PoolShard {
     /** Clients of this pool on this loop (logged in, not gone): its claim on the pool's servers. */
     volatile int clientCount;
 
-    /** A client of this pool logged in on this loop. */
-    public void clientJoined() {
+    /** A client of this pool logged in on this loop: it starts IDLE; keep the node it gets. */
+    public ClientNode join(PoolClient client) {
+        assert loop.inEventLoop();
+        ClientNode n = new ClientNode(client, System.nanoTime());
+        clients[ClientState.IDLE.ordinal()].addLast(n);
         clientCount++;
+        return n;
     }
 
-    /** A client of this pool on this loop is gone. */
-    public void clientLeft() {
-        clientCount--;
+    /**
+     * A client of this pool on this loop is gone: out of its list (the waiting one included).
+     * A server it held is given back with {@link #release} after this.
+     */
+    public void leave(ClientNode n) {
+        assert loop.inEventLoop();
+        if (n.state != ClientState.CLOSED) {
+            move(n, ClientState.CLOSED, n.sinceNanos);
+            clientCount--;
+        }
     }
 
     /**
@@ -194,7 +245,7 @@ public final class PoolShard {
         if (starved != nowStarved) {
             starved = nowStarved;
         }
-        Waiter head = waiters.peekFirst();
+        ClientNode head = waiters.peekFirst();
         long oldest = head == null ? 0 : head.sinceNanos();
         if (oldestWaitNanos != oldest) {
             oldestWaitNanos = oldest;
@@ -204,46 +255,46 @@ public final class PoolShard {
     // ---- clients ----
 
     /**
-     * Gives {@code client} a server now, or queues it. If the pool's last login failed within
+     * Gives an idle client a server now, or queues it. If the pool's last login failed within
      * server_login_retry and no server is up, the client gets that error at once.
      */
-    public void acquire(PoolClient client) {
+    public void acquire(ClientNode n) {
         assert loop.inEventLoop();
+        if (n.state != ClientState.IDLE) {
+            throw new IllegalStateException(n.client().logId() + " is " + n.state);
+        }
         ServerConnection s = idle.peekLast();
         if (s != null) {
-            assign(s, client);
+            assign(s, n, System.nanoTime());
             return;
         }
         Pool.FailedLogin failure = pool.lastLoginFailure();
+        long now = System.nanoTime();
         if (failure != null && pool.serverCount() == 0 && !failure.error().cannotConnectNow()
-                && System.nanoTime() - failure.atNanos() < pool.config().serverLoginRetry().toNanos()) {
-            client.serverUnavailable(SqlState.PROTOCOL_VIOLATION,
+                && now - failure.atNanos() < pool.config().serverLoginRetry().toNanos()) {
+            n.client().serverUnavailable(SqlState.PROTOCOL_VIOLATION,
                     "server login has been failing, cached error: " + failure.error().message()
                             + " (server_login_retry)");
             return;
         }
-        waiters.addLast(client, System.nanoTime());
-        publish();
+        move(n, ClientState.WAITING, now);
         openForWaiters();
         if (waiters.size() > login.size()) {
             pool.requestDonation(this);
         }
     }
 
-    /** A client stopped waiting (it disconnected). */
-    public void cancelWait(PoolClient client) {
-        if (waiters.remove(client)) {
-            publish();
-        }
-    }
-
     /**
-     * The client is done with its server. A server with a reply outstanding is closed: its
-     * bytes can't be told apart from the next client's. One inside a transaction is rolled
-     * back; then the reset query runs (session mode, or server_reset_query_always).
+     * The client is done with its server (and, if still here, becomes IDLE). A server with a
+     * reply outstanding is closed: its bytes can't be told apart from the next client's. One
+     * inside a transaction is rolled back; then the reset query runs (session mode, or
+     * server_reset_query_always).
      */
-    public void release(ServerConnection s) {
+    public void release(ClientNode n, ServerConnection s) {
         assert loop.inEventLoop();
+        if (n.state == ClientState.ACTIVE) {
+            move(n, ClientState.IDLE, n.sinceNanos);
+        }
         s.unlink();
         if (s.state != ServerState.ACTIVE) {
             return;
@@ -321,10 +372,11 @@ public final class PoolShard {
         });
     }
 
-    private void assign(ServerConnection s, PoolClient client) {
+    private void assign(ServerConnection s, ClientNode n, long now) {
+        move(n, ClientState.ACTIVE, now);
         move(s, ServerState.ACTIVE);
-        s.link(client);
-        client.serverAssigned(s);
+        s.link(n.client());
+        n.client().serverAssigned(s);
     }
 
     // ---- servers ----
@@ -342,12 +394,11 @@ public final class PoolShard {
     }
 
     private boolean serveFirstWaiter(ServerConnection s) {
-        Waiter w = waiters.pollFirst();
+        ClientNode w = waiters.peekFirst();
         if (w == null) {
             return false;
         }
-        publish();
-        assign(s, w.client());
+        assign(s, w, System.nanoTime());
         return true;
     }
 
@@ -416,8 +467,8 @@ public final class PoolShard {
         String state = err.sqlState() != null ? err.sqlState() : SqlState.CONNECTION_FAILURE;
         // Only as many waiters as are not covered by logins still in progress.
         while (waiters.size() > login.size()) {
-            Waiter w = waiters.pollLast();
-            publish();
+            ClientNode w = waiters.peekLast();
+            move(w, ClientState.IDLE, w.sinceNanos);
             w.client().serverUnavailable(state, err.message());
         }
     }
@@ -436,7 +487,7 @@ public final class PoolShard {
             return;
         }
         while (waiters.size() > login.size()) {
-            Waiter head = waiters.peekFirst();
+            ClientNode head = waiters.peekFirst();
             boolean reserve = System.nanoTime() - head.sinceNanos()
                     >= pool.config().reservePoolTimeout().toNanos() && pool.config().reservePoolSize() > 0;
             if (!pool.tryReserve(reserve)) {
@@ -512,8 +563,8 @@ public final class PoolShard {
             }
             long timeout = cfg.queryWaitTimeout().toNanos();
             while (timeout > 0 && !waiters.isEmpty() && now - waiters.peekFirst().sinceNanos() > timeout) {
-                Waiter w = waiters.pollFirst();
-                publish();
+                ClientNode w = waiters.peekFirst();
+                move(w, ClientState.IDLE, now);
                 w.client().serverUnavailable(SqlState.PROTOCOL_VIOLATION, "query_wait_timeout");
             }
         }

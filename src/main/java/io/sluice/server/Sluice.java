@@ -19,7 +19,7 @@ import io.sluice.metrics.Counters;
 import io.sluice.pool.PoolManager;
 import io.sluice.pool.PoolShard;
 import io.sluice.protocol.StartupDecoder;
-import io.sluice.session.ClientSession;
+import io.sluice.session.ClientLogin;
 import io.sluice.session.SessionContext;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -240,7 +240,7 @@ public final class Sluice implements AutoCloseable {
             protected void initChannel(Channel ch) {
                 connections.add(ch);
                 chooser.track(ch);
-                ch.pipeline().addLast(new StartupDecoder(), new ClientSession(sessions));
+                ch.pipeline().addLast(new StartupDecoder(), new ClientLogin(sessions));
             }
         };
     }

@@ -8,16 +8,13 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
-import io.sluice.config.DatabaseConfig;
 import io.sluice.config.PoolMode;
-import io.sluice.config.Settings;
 import io.sluice.pool.Pool;
 import io.sluice.pool.PoolClient;
 import io.sluice.pool.PoolShard;
 import io.sluice.pool.ServerConnection;
-import io.sluice.pool.Waiter;
-import io.sluice.protocol.MemoryBudget;
+import io.sluice.pool.ClientNode;
+import io.sluice.pool.ClientState;
 import io.sluice.protocol.BackendCodes;
 import io.sluice.protocol.FrontendCodes;
 import io.sluice.protocol.MessageScanner;
@@ -27,75 +24,66 @@ import io.sluice.protocol.PgWriter;
 import io.sluice.protocol.ProtocolException;
 import io.sluice.protocol.Relay;
 import io.sluice.protocol.SqlState;
-import io.sluice.protocol.StartupDecoder;
-import io.sluice.protocol.StartupRequest;
 import java.util.ArrayDeque;
 import java.util.List;
-import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client connection: start-up, authentication, getting a server from its pool, and the
- * relay of client bytes to that server. The server-to-client half of the relay runs in
+ * A logged-in client: its place in its pool, getting a server when it sends something, the
+ * relay of its bytes to that server, the pool mode's release policy, prepared statements,
+ * parameter sync, cancel routing and its FATAL. {@link ClientLogin} puts it in the pipeline
+ * in its own place once the client is in. The server-to-client half of the relay runs in
  * {@link ServerConnection}, on the same event loop.
  */
 public final class ClientSession extends ChannelInboundHandlerAdapter implements PoolClient, MessageScanner.Sink {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
-    private static final AtomicLong IDS = new AtomicLong();
-    /** Auth messages are tiny; the same cap as a start-up packet. */
-    private static final int MAX_AUTH_MESSAGE = StartupDecoder.MAX_STARTUP_PACKET;
-    /**
-     * Connections past max_client_conn kept open for the admin database only (PgBouncer lets its
-     * console in past the limit); past this many more, a socket is closed as soon as it is
-     * accepted, before it can hold anything.
-     */
-    static final int ADMIN_RESERVE = 10;
     /** Bytes a waiting client may send before Sluice stops reading from it. */
     private static final int HOLD_WITHOUT_PAUSE = 64 * 1024;
     /** ReadyForQuery 'I', shared: written by statement mode after it checked the status. */
     private static final ByteBuf READY_IDLE = Unpooled.unreleasableBuffer(
             Unpooled.directBuffer(6).writeByte(BackendCodes.READY_FOR_QUERY).writeInt(5).writeByte('I'));
 
-    private final long id = IDS.incrementAndGet();
+    private final long id;
     private final SessionContext ctx;
-    private ClientState state = ClientState.STARTUP;
+    private final String user;
+    private final String database;
+    private final TrackedParameters tracked;
+    private final Pool pool;
+    private final PoolMode poolMode;
     private Channel channel;
     private MessageScanner scanner;
-    private String user;
-    private String database;
-    private ClientAuth auth;
-    private TrackedParameters tracked;
-    private Pool pool;
     private PoolShard shard;
+    /** Its state and place in the shard's lists; the state is changed by the shard only. */
+    private ClientNode node;
     private ServerConnection server;
-    private PoolMode poolMode = PoolMode.SESSION;
     private int cancelPid;
     private int cancelKey;
     private boolean registered;
-    private boolean counted;
     private boolean welcomeSent;
     private boolean syncing;
     private boolean wroteToServer;
-    /** A read is being scanned by the start-up scanner (see {@link #classify}). */
-    private boolean authScan;
     /** Sluice is closing this client (a FATAL is on its way): later errors add nothing. */
     private boolean closing;
-    /** Server bytes may skip this client's pipeline (see {@link Relay}); decided once logged in. */
+    /** Server bytes may skip this client's pipeline (see {@link Relay}). */
     private boolean bypass;
-    /** Client bytes that arrived before a server was linked, with the replies they will owe. */
-    /** Created on first use: most clients never have bytes waiting. */
+    /**
+     * Client bytes that arrived before a server was linked, with the replies they will owe.
+     * Created on first use: most clients never have bytes waiting.
+     */
     private ArrayDeque<ByteBuf> held;
     private PreparedStatements prepared;
     private ByteBuf out;
-    private ScheduledFuture<?> loginTimeout;
-    /** The pool's node for this client while it waits for a server. */
-    private Waiter waiter;
 
-    public ClientSession(SessionContext ctx) {
+    /** A client {@link ClientLogin} let in, to {@code pool}; it counts in the client total until it closes. */
+    ClientSession(SessionContext ctx, long id, String database, String user, TrackedParameters tracked, Pool pool) {
         this.ctx = ctx;
+        this.id = id;
+        this.database = database;
+        this.user = user;
+        this.tracked = tracked;
+        this.pool = pool;
+        this.poolMode = pool.config().poolMode();
     }
 
     @Override
@@ -109,26 +97,26 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     @Override
-    public Waiter waiter() {
-        return waiter;
+    public ClientNode node() {
+        return node;
     }
 
-    @Override
-    public void waiter(Waiter w) {
-        waiter = w;
-    }
-
+    /** Its state in its pool (CLOSED before it joined one). */
     public ClientState state() {
-        return state;
+        return node == null ? ClientState.CLOSED : node.state();
     }
 
     @Override
     public String logId() {
+        return logId(id, database, user, channel);
+    }
+
+    /** {@code C-12 db/user@127.0.0.1:5544}, with names cut short: anyone may send a 10 kB user name. */
+    static String logId(long id, String database, String user, Channel channel) {
         return "C-" + id + " " + shortName(database) + "/" + shortName(user)
                 + "@" + (channel == null ? "?" : channel.remoteAddress());
     }
 
-    /** A name as logs show it: anyone may send a 10 kB user name, and logs must not carry it whole. */
     private static String shortName(String name) {
         if (name == null) {
             return "?";
@@ -136,44 +124,36 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         return name.length() <= 64 ? name : name.substring(0, 60) + "...";
     }
 
-    /** Not logged in (yet): what is logged about it is rationed, see {@link PreAuthLog}. */
-    private boolean preAuth() {
-        return state == ClientState.STARTUP || state == ClientState.AUTH;
-    }
-
-    private void move(ClientState to) {
-        state = to;
-    }
-
     // ---- Netty ----
 
+    /** Put in the pipeline by {@link ClientLogin} once the client is in: joins the pool. */
     @Override
     public void handlerAdded(ChannelHandlerContext c) {
         channel = c.channel();
-    }
-
-    @Override
-    public void channelActive(ChannelHandlerContext c) {
-        // Every socket counts from accept, whatever it will ask for: connections that never
-        // log in hold file descriptors too (20,000 of them once took all there were).
-        counted = true;
-        int clients = ctx.clients().incrementAndGet();
-        if (clients > ctx.config().settings().maxClientConn() + ADMIN_RESERVE) {
-            ctx.preAuthLog().info("{} closed at once: {} client connections (max_client_conn {} and {} for the admin"
-                    + " console)", logId(), clients - 1, ctx.config().settings().maxClientConn(), ADMIN_RESERVE);
-            move(ClientState.CLOSED);
-            channel.close();
-            return;
+        bypass = Relay.canBypass(channel);
+        shard = pool.shard(ctx.pools().loopIndex(channel.eventLoop()));
+        node = shard.join(this);
+        long key = ctx.cancels().register(this, ctx.loginRandom());
+        cancelPid = (int) (key >>> 32);
+        cancelKey = (int) key;
+        registered = true;
+        // Past authentication, messages may be as large as max_packet_size; with prepared
+        // statements tracked, Parse and Bind are assembled to be rewritten, so as large too.
+        int max = ctx.config().settings().maxPacketSize();
+        if (pool.config().tracksPreparedStatements()) {
+            prepared = new PreparedStatements(pool);
+            scanner = new MessageScanner(channel.alloc(), max, max);
+        } else {
+            scanner = new MessageScanner(channel.alloc(), max, ClientLogin.MAX_AUTH_MESSAGE);
         }
-        long timeout = ctx.config().settings().clientLoginTimeout().toMillis();
-        if (timeout > 0) {
-            loginTimeout = channel.eventLoop().schedule(() -> {
-                if (state == ClientState.STARTUP || state == ClientState.AUTH) {
-                    fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout");
-                }
-            }, timeout, TimeUnit.MILLISECONDS);
+        if (pool.welcomeParameters() != null) {
+            sendWelcome();
+        } else {
+            // No server has logged in yet, so the server's parameters are unknown: get one
+            // first, as PgBouncer does, and welcome the client with its values.
+            channel.config().setAutoRead(false);
+            shard.acquire(node);
         }
-        c.fireChannelActive();
     }
 
     @Override
@@ -183,20 +163,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (msg instanceof StartupRequest request) {
-            onStartupRequest(request);
-            return;
-        }
         ByteBuf buf = (ByteBuf) msg;
-        switch (state) {
-            case AUTH:
-                authScan = true;
-                try {
-                    scanner.scan(buf, this);
-                } finally {
-                    authScan = false;
-                }
-                return;
+        switch (node.state()) {
             case ACTIVE:
                 if (!syncing) {
                     scanBatch(buf);
@@ -233,12 +201,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             held = new ArrayDeque<>(2);
         }
         held.addLast(buf);
-        if (state == ClientState.IDLE) {
-            move(ClientState.WAITING);
+        if (node.state() == ClientState.IDLE) {
             // With an idle server at hand this links it and relays the bytes at once.
-            shard.acquire(this);
+            shard.acquire(node);
         }
-        if ((state == ClientState.WAITING || syncing) && heldBytes() > HOLD_WITHOUT_PAUSE) {
+        if ((node.state() == ClientState.WAITING || syncing) && heldBytes() > HOLD_WITHOUT_PAUSE) {
             // Stop reading (a system call each way) only when a client sends on while it
             // waits: a query and its Sync are a few bytes, and the client then waits itself.
             channel.config().setAutoRead(false);
@@ -292,21 +259,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void serverWritable() {
-        if (state == ClientState.ACTIVE && !syncing) {
+        if (node.state() == ClientState.ACTIVE && !syncing) {
             channel.config().setAutoRead(true);
         }
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext c) {
-        ClientState was = state;
-        move(ClientState.CLOSED);
-        if (loginTimeout != null) {
-            loginTimeout.cancel(false);
-        }
-        if (counted) {
-            ctx.clients().decrementAndGet();
-        }
+        ctx.clients().decrementAndGet();
         if (registered) {
             ctx.cancels().remove(cancelPid, cancelKey, this);
         }
@@ -315,29 +275,21 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             out.release();
             out = null;
         }
-        boolean midMessage = scanner != null && !scanner.atBoundary();
-        if (scanner != null) {
-            scanner.release();
-        }
+        boolean midMessage = !scanner.atBoundary();
+        scanner.release();
         if (prepared != null) {
             prepared.release();
         }
-        if (shard != null) {
-            shard.clientLeft();
-        }
+        shard.leave(node);
         if (server != null) {
             ServerConnection s = server;
             server = null;
             if (midMessage) {
                 s.owed().cutOff();
             }
-            shard.release(s);
-        } else if (was == ClientState.WAITING) {
-            shard.cancelWait(this);
+            shard.release(node, s);
         }
-        if (ctx.logDisconnections() && was == ClientState.AUTH) {
-            ctx.preAuthLog().info("{} closed", logId());
-        } else if (ctx.logDisconnections() && was != ClientState.STARTUP && was != ClientState.CLOSED) {
+        if (ctx.logDisconnections()) {
             log.info("{} closed", logId());
         }
     }
@@ -350,11 +302,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private void failed(Throwable cause) {
         Throwable t = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         boolean protocol = t instanceof ProtocolException || t instanceof IndexOutOfBoundsException;
-        if (closing) {
-            // Already on its way out: a write that fails after that says nothing new.
-        } else if (preAuth()) {
-            ctx.preAuthLog().info("{} {}: {}", logId(), protocol ? "protocol error" : "closing", t.getMessage());
-        } else {
+        if (!closing) {
+            // Once: a connection on its way out may report every write that fails after that.
             log.info("{} {}: {}", logId(), protocol ? "protocol error" : "closing", t.toString());
         }
         if (t instanceof MessageTooLargeException) {
@@ -369,111 +318,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             // among them: this connection ends, the loop and every other connection go on.
             closing = true;
             channel.close();
-        }
-    }
-
-    // ---- start-up ----
-
-    private void onStartupRequest(StartupRequest request) {
-        if (request instanceof StartupRequest.SslRequest || request instanceof StartupRequest.GssEncRequest) {
-            // No TLS or GSS encryption yet: 'N' tells the client to go on in plaintext.
-            channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'), channel.voidPromise());
-            return;
-        }
-        if (request instanceof StartupRequest.CancelRequest cancel) {
-            // Closed once the cancel is over: libpq's PQcancel returns at that close, and its
-            // caller may then count on the cancel having been acted on.
-            if (loginTimeout != null) {
-                loginTimeout.cancel(false);
-            }
-            channel.config().setAutoRead(false);
-            ctx.cancels().cancel(cancel.processId(), cancel.secretKey(), channel);
-            return;
-        }
-        StartupRequest.Startup startup = (StartupRequest.Startup) request;
-        scanner = new MessageScanner(channel.alloc(), MAX_AUTH_MESSAGE, MAX_AUTH_MESSAGE, MemoryBudget.NONE);
-        user = startup.user();
-        database = startup.database();
-        if (user == null || user.isEmpty()) {
-            fatal(SqlState.INVALID_AUTHORIZATION, "no PostgreSQL user name specified in startup packet");
-            return;
-        }
-        Settings settings = ctx.config().settings();
-        if (!DatabaseConfig.ADMIN_DATABASE.equals(database) && ctx.clients().get() > settings.maxClientConn()) {
-            fatal(SqlState.PROTOCOL_VIOLATION, "no more connections allowed (max_client_conn)");
-            return;
-        }
-        ByteBuf out = channel.alloc().buffer();
-        tracked = new TrackedParameters(ctx.trackedNames());
-        String problem = StartupCheck.apply(startup, settings, tracked, channel.remoteAddress(), out);
-        if (problem != null) {
-            out.release();
-            fatal(SqlState.PROTOCOL_VIOLATION, problem);
-            return;
-        }
-        move(ClientState.AUTH);
-        auth = new ClientAuth(ctx, user);
-        ClientAuth.Step step = auth.begin(out);
-        channel.writeAndFlush(out, channel.voidPromise());
-        afterAuthStep(step);
-    }
-
-    private void afterAuthStep(ClientAuth.Step step) {
-        if (step == ClientAuth.Step.FAILED) {
-            ctx.preAuthLog().info("{} login failed: {}", logId(), auth.failure());
-            fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"");
-        } else if (step == ClientAuth.Step.OK) {
-            authenticated();
-        }
-    }
-
-    private void authenticated() {
-        Optional<Pool> p = ctx.pools().pool(database, user);
-        if (p.isEmpty()) {
-            log.info("{} no such database", logId());
-            fatal(SqlState.PROTOCOL_VIOLATION, "no such database: " + database);
-            return;
-        }
-        pool = p.get();
-        poolMode = pool.config().poolMode();
-        // Logged in: what it sent may now be kept in shared tables (never before: an
-        // unauthenticated client must leave nothing behind).
-        user = ctx.trackedNames().share(user);
-        database = ctx.trackedNames().share(database);
-        tracked.authenticated();
-        if (auth.scram() != null && auth.secretIsScram() && auth.scram().succeeded()) {
-            pool.rememberScramKeys(auth.scram().clientKey(), auth.scram().keys().serverKey());
-        }
-        auth = null;
-        if (loginTimeout != null) {
-            loginTimeout.cancel(false);
-            loginTimeout = null;
-        }
-        bypass = Relay.canBypass(channel);
-        shard = pool.shard(ctx.pools().loopIndex(channel.eventLoop()));
-        shard.clientJoined();
-        long key = ctx.cancels().register(this, ctx.loginRandom());
-        cancelPid = (int) (key >>> 32);
-        cancelKey = (int) key;
-        registered = true;
-        // Past authentication, messages may be as large as max_packet_size; with prepared
-        // statements tracked, Parse and Bind are assembled to be rewritten, so as large too.
-        int max = ctx.config().settings().maxPacketSize();
-        if (pool.config().tracksPreparedStatements()) {
-            prepared = new PreparedStatements(pool);
-            scanner = new MessageScanner(channel.alloc(), max, max);
-        } else {
-            scanner = new MessageScanner(channel.alloc(), max, MAX_AUTH_MESSAGE);
-        }
-        if (pool.welcomeParameters() != null) {
-            sendWelcome();
-            move(ClientState.IDLE);
-        } else {
-            // No server has logged in yet, so the server's parameters are unknown: get one
-            // first, as PgBouncer does, and welcome the client with its values.
-            channel.config().setAutoRead(false);
-            move(ClientState.WAITING);
-            shard.acquire(this);
         }
     }
 
@@ -494,17 +338,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public int classify(byte type, int bodyLength, ByteBuf in) {
-        if (authScan && state != ClientState.AUTH) {
-            // Sent after the password, before AuthenticationOk, in the same read: the start-up
-            // scanner cannot relay it: a clear error rather than bytes lost or misread.
-            throw new ProtocolException("message type " + (char) type + " sent before authentication completed");
-        }
-        if (state == ClientState.AUTH) {
-            if (type != FrontendCodes.PASSWORD) {
-                throw new ProtocolException("expected password response, got message type " + (char) type);
-            }
-            return MessageScanner.CONSUME;
-        }
         switch (type) {
             case FrontendCodes.TERMINATE:
                 return MessageScanner.CONSUME;
@@ -544,22 +377,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public boolean onMessage(byte type, ByteBuf body) {
-        if (state == ClientState.AUTH) {
-            ByteBuf out = channel.alloc().buffer();
-            ClientAuth.Step step = auth.onPasswordMessage(body, out);
-            if (out.isReadable()) {
-                channel.write(out, channel.voidPromise());
-            } else {
-                out.release();
-            }
-            if (step == ClientAuth.Step.CONTINUE) {
-                channel.flush();
-            }
-            afterAuthStep(step);
-            // A failed login is over (its FATAL is on its way): no later password message of
-            // the same read may be tried against the same salt.
-            return !closing && state != ClientState.CLOSED;
-        }
         switch (type) {
             case FrontendCodes.PARSE:
                 prepared.onParse(body, server.statements(), out());
@@ -622,7 +439,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     public void serverAssigned(ServerConnection s) {
         assert s.channel().eventLoop() == channel.eventLoop() : "client and server must share one event loop";
         server = s;
-        move(ClientState.ACTIVE);
         if (!welcomeSent) {
             sendWelcome();
         }
@@ -653,7 +469,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         ByteBuf b;
         boolean any = false;
         try {
-            while (state == ClientState.ACTIVE && server != null && held != null && (b = held.pollFirst()) != null) {
+            while (node.state() == ClientState.ACTIVE && server != null && held != null && (b = held.pollFirst()) != null) {
                 scanBatch(b);
                 any = true;
             }
@@ -665,7 +481,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         releaseHeld();
-        if (state != ClientState.ACTIVE || server == null) {
+        if (node.state() != ClientState.ACTIVE || server == null) {
             return;
         }
         flushOut();
@@ -718,12 +534,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         ServerConnection s = server;
         server = null;
-        move(ClientState.IDLE);
         if (!channel.config().isAutoRead()) {
             // Paused for the server's backpressure: with no server, nothing else would resume it.
             channel.config().setAutoRead(true);
         }
-        shard.release(s);
+        shard.release(node, s);
     }
 
     @Override
@@ -734,7 +549,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public void serverLost(String reason) {
         server = null;
-        if (state != ClientState.CLOSED) {
+        if (node.state() != ClientState.CLOSED) {
             log.info("{} server connection lost: {}", logId(), reason);
             fatal(SqlState.PROTOCOL_VIOLATION, "server conn crashed?");
         }
@@ -742,8 +557,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void serverUnavailable(String sqlState, String message) {
-        if (state != ClientState.CLOSED) {
-            move(ClientState.IDLE);
+        if (node.state() != ClientState.CLOSED) {
             fatal(sqlState, message);
         }
     }
@@ -755,7 +569,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
      */
     void forwardCancel(Channel requester) {
         ServerConnection s = server;
-        if (s != null && state == ClientState.ACTIVE && s.runningClientRequest()) {
+        if (s != null && node.state() == ClientState.ACTIVE && s.runningClientRequest()) {
             log.info("{} cancel request forwarded to {}", logId(), s.logId());
             shard.cancel(s, requester::close);
         } else {
@@ -770,6 +584,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         closing = true;
+        sendFatal(channel, sqlState, message);
+    }
+
+    /** Stops reading from {@code channel}, sends it FATAL and closes it once that is written. */
+    static void sendFatal(Channel channel, String sqlState, String message) {
         if (!channel.isActive()) {
             channel.close();
             return;

@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
  * that has a line. Shared by every loop, hence atomics; taken only on the failure paths.
  */
 final class PreAuthLog {
-    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+    private static final Logger log = LoggerFactory.getLogger(ClientLogin.class);
     static final int PER_SECOND = 20;
 
     private final AtomicLong second = new AtomicLong(-1);

@@ -39,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * client that authenticates ends with Sluice's "could not connect" error.
  */
 @ExtendWith(LeakCheck.class)
-class ClientSessionTest {
+class ClientLoginTest {
     @TempDir
     Path dir;
 
@@ -93,7 +93,7 @@ class ClientSessionTest {
             }
         };
         PoolManager pools = new PoolManager(config, authFile, List.of(ch.eventLoop()), refused, Metrics.NOOP);
-        ch.pipeline().addLast(new StartupDecoder(), new ClientSession(new SessionContext(config, authFile, pools)));
+        ch.pipeline().addLast(new StartupDecoder(), new ClientLogin(new SessionContext(config, authFile, pools)));
         return ch;
     }
 
@@ -167,6 +167,22 @@ class ClientSessionTest {
         assertThat(drain(ch)).containsExactly("E:08P01:expected password response, got message type Q");
         assertThat(ch.isOpen()).isFalse();
         ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void passwordWithoutItsTerminatingNulIsRefusedAndLeaksNothing() throws Exception {
+        for (int cut = 0; cut < 8; cut++) {
+            EmbeddedChannel ch = client();
+            ch.writeInbound(Unpooled.wrappedBuffer(startup("alice")));
+            drain(ch);
+            feedSplit(ch, new byte[] {'p', 0, 0, 0, 7, 'a', 'b', 'c'}, cut);
+            List<String> got = drain(ch);
+            assertThat(got).hasSize(1);
+            assertThat(got.get(0)).startsWith("E:08P01:");
+            assertThat(ch.isOpen()).isFalse();
+            ch.checkException();
+            ch.finishAndReleaseAll();
+        }
     }
 
     @Test

@@ -1,0 +1,323 @@
+package io.sluice.session;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.config.DatabaseConfig;
+import io.sluice.config.Settings;
+import io.sluice.pool.Pool;
+import io.sluice.protocol.FrontendCodes;
+import io.sluice.protocol.MemoryBudget;
+import io.sluice.protocol.MessageScanner;
+import io.sluice.protocol.MessageTooLargeException;
+import io.sluice.protocol.ProtocolException;
+import io.sluice.protocol.SqlState;
+import io.sluice.protocol.StartupDecoder;
+import io.sluice.protocol.StartupRequest;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A client until it is in: counted from accept against max_client_conn, client_login_timeout,
+ * SSLRequest and GSSENCRequest, CancelRequest, the StartupMessage, authentication and the
+ * choice of pool. Once the client is in, it replaces itself in the pipeline with the
+ * {@link ClientSession} that relays for it; TLS and the admin console's route belong here.
+ */
+public final class ClientLogin extends ChannelInboundHandlerAdapter implements MessageScanner.Sink {
+    private static final Logger log = LoggerFactory.getLogger(ClientLogin.class);
+    private static final AtomicLong IDS = new AtomicLong();
+    /** Auth messages are tiny; the same cap as a start-up packet. */
+    static final int MAX_AUTH_MESSAGE = StartupDecoder.MAX_STARTUP_PACKET;
+    /**
+     * Connections past max_client_conn kept open for the admin database only (PgBouncer lets its
+     * console in past the limit); past this many more, a socket is closed as soon as it is
+     * accepted, before it can hold anything.
+     */
+    static final int ADMIN_RESERVE = 10;
+
+    private enum Phase {
+        /** Before a StartupMessage (SSLRequest may come first). */
+        STARTUP,
+        /** Exchanging authentication messages. */
+        AUTH,
+        /** Authenticated, pool found: handed to the session at the end of the read. */
+        IN,
+        /** Handed over, closed, or a cancel request's connection: nothing more is done here. */
+        DONE
+    }
+
+    private final long id = IDS.incrementAndGet();
+    private final SessionContext ctx;
+    private Phase phase = Phase.STARTUP;
+    private Channel channel;
+    private MessageScanner scanner;
+    private String user;
+    private String database;
+    private ClientAuth auth;
+    private TrackedParameters tracked;
+    private Pool pool;
+    /** This socket is counted in the client total; whoever holds the channel last uncounts it. */
+    private boolean counted;
+    /** A read is being scanned (see {@link #classify}). */
+    private boolean scanning;
+    /** Sluice is closing this client (a FATAL is on its way): later errors add nothing. */
+    private boolean closing;
+    private ScheduledFuture<?> loginTimeout;
+
+    public ClientLogin(SessionContext ctx) {
+        this.ctx = ctx;
+    }
+
+    /** Identity for logs, e.g. {@code C-12 db/user@127.0.0.1:5544}. */
+    String logId() {
+        return ClientSession.logId(id, database, user, channel);
+    }
+
+    // ---- Netty ----
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext c) {
+        channel = c.channel();
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext c) {
+        // Every socket counts from accept, whatever it will ask for: connections that never
+        // log in hold file descriptors too (20,000 of them once took all there were).
+        counted = true;
+        int clients = ctx.clients().incrementAndGet();
+        if (clients > ctx.config().settings().maxClientConn() + ADMIN_RESERVE) {
+            ctx.preAuthLog().info("{} closed at once: {} client connections (max_client_conn {} and {} for the admin"
+                    + " console)", logId(), clients - 1, ctx.config().settings().maxClientConn(), ADMIN_RESERVE);
+            phase = Phase.DONE;
+            channel.close();
+            return;
+        }
+        long timeout = ctx.config().settings().clientLoginTimeout().toMillis();
+        if (timeout > 0) {
+            loginTimeout = channel.eventLoop().schedule(() -> {
+                if (phase == Phase.STARTUP || phase == Phase.AUTH) {
+                    fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout");
+                }
+            }, timeout, TimeUnit.MILLISECONDS);
+        }
+        c.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext c, Object msg) {
+        if (closing || phase == Phase.DONE) {
+            // The rest of a read that already failed or ended the client: nothing more is acted on.
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof StartupRequest request) {
+            onStartupRequest(request);
+        } else if (phase == Phase.AUTH) {
+            scanning = true;
+            try {
+                scanner.scan((ByteBuf) msg, this);
+            } finally {
+                scanning = false;
+            }
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+        if (phase == Phase.IN && !closing) {
+            handOver(c);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext c) {
+        Phase was = phase;
+        phase = Phase.DONE;
+        stopTimeout();
+        if (counted) {
+            ctx.clients().decrementAndGet();
+        }
+        if (scanner != null) {
+            scanner.release();
+        }
+        if (ctx.logDisconnections() && (was == Phase.AUTH || was == Phase.IN)) {
+            ctx.preAuthLog().info("{} closed", logId());
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
+        Throwable t = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        boolean protocol = t instanceof ProtocolException || t instanceof IndexOutOfBoundsException;
+        if (!closing) {
+            ctx.preAuthLog().info("{} {}: {}", logId(), protocol ? "protocol error" : "closing", t.getMessage());
+        }
+        if (t instanceof MessageTooLargeException) {
+            fatal(SqlState.PROGRAM_LIMIT_EXCEEDED, t.getMessage());
+        } else if (t instanceof ProtocolException) {
+            fatal(SqlState.PROTOCOL_VIOLATION, t.getMessage());
+        } else if (t instanceof IndexOutOfBoundsException) {
+            // A message body shorter than the fields its type has: PostgreSQL's words for it.
+            fatal(SqlState.PROTOCOL_VIOLATION, "invalid message format");
+        } else {
+            // I/O errors, and Sluice's own failures, an allocation that failed among them: this
+            // connection ends, the loop and every other connection go on.
+            closing = true;
+            channel.close();
+        }
+    }
+
+    // ---- start-up ----
+
+    private void onStartupRequest(StartupRequest request) {
+        if (phase != Phase.STARTUP) {
+            throw new ProtocolException("unexpected start-up packet after the StartupMessage");
+        }
+        if (request instanceof StartupRequest.SslRequest || request instanceof StartupRequest.GssEncRequest) {
+            // No TLS or GSS encryption yet: 'N' tells the client to go on in plaintext.
+            channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'), channel.voidPromise());
+            return;
+        }
+        if (request instanceof StartupRequest.CancelRequest cancel) {
+            // Closed once the cancel is over: libpq's PQcancel returns at that close, and its
+            // caller may then count on the cancel having been acted on.
+            phase = Phase.DONE;
+            stopTimeout();
+            channel.config().setAutoRead(false);
+            ctx.cancels().cancel(cancel.processId(), cancel.secretKey(), channel);
+            return;
+        }
+        StartupRequest.Startup startup = (StartupRequest.Startup) request;
+        scanner = new MessageScanner(channel.alloc(), MAX_AUTH_MESSAGE, MAX_AUTH_MESSAGE, MemoryBudget.NONE);
+        user = startup.user();
+        database = startup.database();
+        if (user == null || user.isEmpty()) {
+            fatal(SqlState.INVALID_AUTHORIZATION, "no PostgreSQL user name specified in startup packet");
+            return;
+        }
+        Settings settings = ctx.config().settings();
+        if (!DatabaseConfig.ADMIN_DATABASE.equals(database) && ctx.clients().get() > settings.maxClientConn()) {
+            fatal(SqlState.PROTOCOL_VIOLATION, "no more connections allowed (max_client_conn)");
+            return;
+        }
+        ByteBuf out = channel.alloc().buffer();
+        tracked = new TrackedParameters(ctx.trackedNames());
+        String problem = StartupCheck.apply(startup, settings, tracked, channel.remoteAddress(), out);
+        if (problem != null) {
+            out.release();
+            fatal(SqlState.PROTOCOL_VIOLATION, problem);
+            return;
+        }
+        phase = Phase.AUTH;
+        auth = new ClientAuth(ctx, user);
+        ClientAuth.Step step = auth.begin(out);
+        channel.writeAndFlush(out, channel.voidPromise());
+        afterAuthStep(step);
+    }
+
+    private void afterAuthStep(ClientAuth.Step step) {
+        if (step == ClientAuth.Step.FAILED) {
+            ctx.preAuthLog().info("{} login failed: {}", logId(), auth.failure());
+            fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"");
+        } else if (step == ClientAuth.Step.OK) {
+            authenticated();
+        }
+    }
+
+    private void authenticated() {
+        Optional<Pool> p = ctx.pools().pool(database, user);
+        if (p.isEmpty()) {
+            log.info("{} no such database", logId());
+            fatal(SqlState.PROTOCOL_VIOLATION, "no such database: " + database);
+            return;
+        }
+        pool = p.get();
+        if (auth.scram() != null && auth.secretIsScram() && auth.scram().succeeded()) {
+            pool.rememberScramKeys(auth.scram().clientKey(), auth.scram().keys().serverKey());
+        }
+        auth = null;
+        phase = Phase.IN;
+    }
+
+    /** Replaces this handler with the client's session, which takes over the channel and its count. */
+    private void handOver(ChannelHandlerContext c) {
+        phase = Phase.DONE;
+        stopTimeout();
+        scanner.release();
+        scanner = null;
+        // Logged in: what it sent may now be kept in shared tables (never before: an
+        // unauthenticated client must leave nothing behind).
+        tracked.authenticated();
+        ClientSession session = new ClientSession(ctx, id, ctx.trackedNames().share(database),
+                ctx.trackedNames().share(user), tracked, pool);
+        counted = false;
+        c.pipeline().replace(this, "session", session);
+    }
+
+    private void stopTimeout() {
+        if (loginTimeout != null) {
+            loginTimeout.cancel(false);
+            loginTimeout = null;
+        }
+    }
+
+    // ---- MessageScanner.Sink: password messages ----
+
+    @Override
+    public int classify(byte type, int bodyLength, ByteBuf in) {
+        if (phase != Phase.AUTH) {
+            // Sent after the password, before AuthenticationOk, in the same read: a clear error
+            // rather than bytes lost or misread.
+            throw new ProtocolException("message type " + (char) type + " sent before authentication completed");
+        }
+        if (type != FrontendCodes.PASSWORD) {
+            throw new ProtocolException("expected password response, got message type " + (char) type);
+        }
+        return MessageScanner.CONSUME;
+    }
+
+    @Override
+    public boolean onMessage(byte type, ByteBuf body) {
+        ByteBuf out = channel.alloc().buffer();
+        ClientAuth.Step step;
+        try {
+            step = auth.onPasswordMessage(body, out);
+        } catch (RuntimeException e) {
+            out.release();
+            throw e;
+        }
+        if (out.isReadable()) {
+            channel.write(out, channel.voidPromise());
+        } else {
+            out.release();
+        }
+        if (step == ClientAuth.Step.CONTINUE) {
+            channel.flush();
+        }
+        afterAuthStep(step);
+        // A failed login is over (its FATAL is on its way): no later password message of the
+        // same read may be tried against the same salt.
+        return !closing;
+    }
+
+    @Override
+    public void forward(ByteBuf run) {
+        // Nothing is relayed before login: classify consumes or refuses every message.
+        run.release();
+    }
+
+    /** Sends FATAL with the pooler's message and closes once it is written. */
+    private void fatal(String sqlState, String message) {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        ClientSession.sendFatal(channel, sqlState, message);
+    }
+}
