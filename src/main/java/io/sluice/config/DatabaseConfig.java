@@ -47,6 +47,23 @@ public record DatabaseConfig(String name, List<String> hosts, int port, String d
                 connectQuery, applicationName, clientEncoding, dateStyle, timeZone, raw);
     }
 
+    /**
+     * The record's usual text with the password masked, here and in {@code raw}: entries end up
+     * in logs (a reload's changes, errors), and a password must never reach one.
+     */
+    @Override
+    public String toString() {
+        Map<String, String> shownRaw = new LinkedHashMap<>(raw);
+        shownRaw.computeIfPresent("password", (k, v) -> "***");
+        return "DatabaseConfig[name=" + name + ", hosts=" + hosts + ", port=" + port + ", dbname="
+                + dbname + ", user=" + user + ", password=" + (password == null ? null : "***")
+                + ", poolSize=" + poolSize + ", minPoolSize=" + minPoolSize + ", reservePoolSize="
+                + reservePoolSize + ", maxDbConnections=" + maxDbConnections + ", poolMode=" + poolMode
+                + ", connectQuery=" + connectQuery + ", applicationName=" + applicationName
+                + ", clientEncoding=" + clientEncoding + ", dateStyle=" + dateStyle + ", timeZone="
+                + timeZone + ", raw=" + shownRaw + "]";
+    }
+
     /** Parses one {@code name = key=value ...} line of [databases]. */
     static DatabaseConfig parse(IniEntry e) throws ConfigException {
         String name = e.key();

@@ -165,6 +165,25 @@ final class SettingSpec {
         TABLE.put(key, new Spec(key, defaultValue, kind, reloadable));
     }
 
+    /**
+     * What an already checked {@code value} means, so that a respelling ("on" for "1", "60.0"
+     * for "60", "0700" for "700") is not taken for a change: RELOAD would otherwise report a
+     * setting that cannot change without a restart as changed when it was only rewritten.
+     */
+    static Object meaning(Kind kind, String value) {
+        return switch (kind) {
+            case STRING -> value;
+            case COUNT, POSITIVE, PORT -> Values.parseInt(value, Integer.MIN_VALUE, Integer.MAX_VALUE);
+            case BOOL -> Values.parseBool(value);
+            case TIME -> Values.parseSeconds(value);
+            case OCTAL_MODE -> Values.parseOctalMode(value);
+            case POOL_MODE -> PoolMode.parse(value);
+            case AUTH_TYPE -> AuthType.parse(value);
+            case SSLMODE -> value.strip().toLowerCase(java.util.Locale.ROOT);
+            case NAME_LIST -> Values.commaList(value);
+        };
+    }
+
     /** Checks {@code value} against the kind of setting; the message is for file:line: key: prefixes. */
     static void check(Kind kind, String value) {
         switch (kind) {
