@@ -56,6 +56,21 @@ public final class Config {
      * @throws ConfigException naming file, line and key of the first problem
      */
     public static Config load(Path iniFile) throws ConfigException {
+        return load(iniFile, null);
+    }
+
+    /**
+     * Reads {@code iniFile} again for RELOAD. Settings only a restart can change keep
+     * {@code running}'s values, as in PgBouncer, with a warning for each that the file changed.
+     *
+     * @throws ConfigException naming file, line and key of the first problem; {@code running}
+     *     is then to be kept whole
+     */
+    public static Config reload(Path iniFile, Config running) throws ConfigException {
+        return load(iniFile, running);
+    }
+
+    private static Config load(Path iniFile, Config running) throws ConfigException {
         IniReader.Result ini = IniReader.read(iniFile, Set.of(PGBOUNCER, DATABASES, USERS, PEERS));
         if (!ini.sectionsSeen().containsKey(PGBOUNCER)) {
             throw new ConfigException(iniFile, "[pgbouncer] section missing");
@@ -102,6 +117,9 @@ public final class Config {
                     + ini.sectionsSeen().get(PEERS) + ")");
         }
 
+        if (running != null) {
+            keepRestartOnly(settingEntries, running, warnings);
+        }
         Path dir = iniFile.toAbsolutePath().getParent();
         Settings settings = new Settings(settingEntries, dir);
         checkAuth(iniFile, settings, settingEntries.get("auth_type"));
@@ -110,6 +128,29 @@ public final class Config {
         return new Config(iniFile, settings, Collections.unmodifiableMap(databases), fallback,
                 Collections.unmodifiableMap(users), Collections.unmodifiableMap(peers),
                 List.copyOf(warnings));
+    }
+
+    /** Puts back the running values of the settings RELOAD cannot change, warning of each the file changed. */
+    private static void keepRestartOnly(Map<String, IniEntry> entries, Config running, List<String> warnings) {
+        Map<String, String> was = running.settings().explicitValues();
+        for (String key : Settings.knownKeys()) {
+            if (Settings.reloadable(key)) {
+                continue;
+            }
+            IniEntry now = entries.get(key);
+            String runningValue = running.settings().value(key);
+            String fileValue = now == null ? Settings.defaultValue(key) : now.value();
+            if (SettingSpec.sameMeaning(key, runningValue, fileValue)) {
+                continue;
+            }
+            warnings.add("setting \"" + key + "\" cannot be changed by RELOAD (restart Sluice for it): keeping \""
+                    + runningValue + "\"" + (now == null ? "" : " (" + now.where() + ")"));
+            if (was.containsKey(key)) {
+                entries.put(key, new IniEntry(PGBOUNCER, key, was.get(key), running.path(), 0));
+            } else {
+                entries.remove(key);
+            }
+        }
     }
 
     private static void checkAuth(Path iniFile, Settings settings, IniEntry authTypeLine)

@@ -184,6 +184,16 @@ final class SettingSpec {
         };
     }
 
+    /** True when two values of setting {@code key} mean the same; a value that does not parse means nothing else. */
+    static boolean sameMeaning(String key, String a, String b) {
+        Kind kind = ALL.get(key).kind();
+        try {
+            return meaning(kind, a).equals(meaning(kind, b));
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     /** Checks {@code value} against the kind of setting; the message is for file:line: key: prefixes. */
     static void check(Kind kind, String value) {
         switch (kind) {

@@ -10,12 +10,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  * waiting clients can only get a server by another pool of the group giving one up.
  */
 final class LimitGroup {
-    private final int max;
+    /** Volatile: RELOAD may change it while every loop reads it. */
+    private volatile int max;
     /** Servers open or opening in all the group's pools. Atomic: the pools live on every loop. */
     private final AtomicInteger count = new AtomicInteger();
     private final List<Pool> pools = new CopyOnWriteArrayList<>();
 
     LimitGroup(int max) {
+        this.max = max;
+    }
+
+    /** A RELOAD changed max_db_connections or max_user_connections. */
+    void max(int max) {
         this.max = max;
     }
 

@@ -14,7 +14,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * loop has idle servers gets one of them closed and a new one opened on its own loop.
  */
 public final class Pool {
-    private final PoolConfig config;
+    /** Replaced by a reload ({@link #reconfigure}); read by every loop. */
+    private volatile PoolConfig config;
+    /**
+     * Raised when a reload changes how servers log in: servers of an older generation are
+     * closed once their client is done with them instead of being reused.
+     */
+    private volatile int generation;
     private final PoolShard[] shards;
     /** Server connections of this pool on all loops, open or opening. Atomic: shards run on different threads. */
     private final AtomicInteger servers = new AtomicInteger();
@@ -51,6 +57,39 @@ public final class Pool {
 
     public PoolConfig config() {
         return config;
+    }
+
+    int generation() {
+        return generation;
+    }
+
+    /**
+     * Takes a reloaded config. With {@code replaceServers}, the servers there are (logged in
+     * under the old settings) are closed: at once when logging in or idle, else once their
+     * client is done. Each shard applies it on its own loop.
+     */
+    void reconfigure(PoolConfig pc, boolean replaceServers) {
+        config = pc;
+        if (replaceServers) {
+            generation++;
+            // The parameters new clients are welcomed with come from the next server login.
+            welcomeParameters = null;
+            lastLoginFailure = null;
+            scramKeys = null;
+            serverScramKeys.clear();
+        }
+        for (PoolShard s : shards) {
+            s.loop().execute(() -> s.configChanged(replaceServers));
+        }
+    }
+
+    /** The pool's database is gone from the config: every client and server of it is closed. */
+    void kill(String reason) {
+        dbLimit.pools().remove(this);
+        userLimit.pools().remove(this);
+        for (PoolShard s : shards) {
+            s.loop().execute(() -> s.kill(reason));
+        }
     }
 
     /** Where the pool and its clients' relay report counts. */

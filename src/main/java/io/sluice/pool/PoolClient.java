@@ -19,8 +19,8 @@ public interface PoolClient {
     /** A server is now linked to this client (it left the waiting list). */
     void serverAssigned(ServerConnection server);
 
-    /** No server can be had: the client gets this error and is closed. */
-    void serverUnavailable(String sqlState, String message);
+    /** Sluice ends the client (no server to be had, its pool removed, an admin's KILL): it gets this error and is closed. */
+        void disconnect(String sqlState, String message);
 
     /**
      * True when the client wants ReadyForQuery kept back and given to {@link #serverReady} only

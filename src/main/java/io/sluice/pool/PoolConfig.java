@@ -43,6 +43,20 @@ public record PoolConfig(
         return poolMode != PoolMode.SESSION && maxPreparedStatements > 0;
     }
 
+    /**
+     * True when a server logged in under {@code other} is as good as one logged in under this:
+     * the same target, role, secret, start-up parameters and connect_query. Otherwise a reload
+     * replaces the pool's servers.
+     */
+    public boolean sameServerLogin(PoolConfig other) {
+        return java.util.Objects.equals(serverUser, other.serverUser)
+                && java.util.Objects.equals(serverSecret, other.serverSecret)
+                && java.util.Objects.equals(serverDatabase, other.serverDatabase)
+                && java.util.Objects.equals(host, other.host) && port == other.port
+                && java.util.Objects.equals(startupParameters, other.startupParameters)
+                && java.util.Objects.equals(connectQuery, other.connectQuery);
+    }
+
     @Override
     public String toString() {
         return database + "/" + user;

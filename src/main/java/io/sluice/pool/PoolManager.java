@@ -24,8 +24,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * settings (user entry, then database entry, then [pgbouncer]).
  */
 public final class PoolManager {
-    private final Config config;
-    private final AuthFile authFile;
+    /** Replaced by {@link #reconfigure}; read by every loop. */
+    private volatile Config config;
+    private volatile AuthFile authFile;
     private final EventLoop[] loops;
     private final Map<EventLoop, Integer> loopIndex = new IdentityHashMap<>();
     private final ServerConnector connector;
@@ -82,6 +83,50 @@ public final class PoolManager {
     }
 
     private Pool create(DatabaseConfig db, String user) {
+        PoolConfig pc = poolConfig(config, authFile, db, user);
+        Settings s = config.settings();
+        Optional<UserConfig> uc = config.user(user);
+        int maxDb = firstNonNull(db.maxDbConnections(), s.maxDbConnections());
+        int maxUser = firstNonNull(uc.map(UserConfig::maxUserConnections).orElse(null), s.maxUserConnections());
+        LimitGroup dbLimit = dbLimits.computeIfAbsent(db.name(), k -> new LimitGroup(maxDb));
+        LimitGroup userLimit = userLimits.computeIfAbsent(user, k -> new LimitGroup(maxUser));
+        Pool pool = new Pool(pc, loops, connector, dbLimit, userLimit, metrics.pool(db.name(), user));
+        dbLimit.add(pool);
+        userLimit.add(pool);
+        return pool;
+    }
+
+    /**
+     * Applies a reloaded config: each pool gets its new settings on its own loops (servers whose
+     * connection target or login changed are replaced as they come free); the pools of a
+     * database no longer configured are closed, clients and all, as PgBouncer does ("database
+     * removed"); database and user limits take their new values.
+     */
+    public void reconfigure(Config loaded, AuthFile loadedAuth) {
+        this.config = loaded;
+        this.authFile = loadedAuth;
+        for (Map.Entry<String, Pool> e : pools.entrySet()) {
+            Pool pool = e.getValue();
+            PoolConfig old = pool.config();
+            Optional<DatabaseConfig> db = loaded.database(old.database());
+            if (db.isEmpty()) {
+                pools.remove(e.getKey(), pool);
+                pool.kill("database removed");
+                continue;
+            }
+            PoolConfig pc = poolConfig(loaded, loadedAuth, db.get(), old.serverUser());
+            pool.reconfigure(pc, !pc.sameServerLogin(old));
+        }
+        Settings s = loaded.settings();
+        dbLimits.forEach((name, g) -> g.max(loaded.database(name)
+                .map(d -> firstNonNull(d.maxDbConnections(), s.maxDbConnections())).orElse(s.maxDbConnections())));
+        userLimits.forEach((name, g) -> g.max(firstNonNull(
+                loaded.user(name).map(UserConfig::maxUserConnections).orElse(null), s.maxUserConnections())));
+        createForcedUserPools();
+    }
+
+    /** A pool's settings, resolved from {@code config} in PgBouncer's order of precedence. */
+    private static PoolConfig poolConfig(Config config, AuthFile authFile, DatabaseConfig db, String user) {
         Settings s = config.settings();
         Optional<UserConfig> uc = config.user(user);
         PoolMode mode = uc.map(UserConfig::poolMode).orElse(null);
@@ -92,8 +137,6 @@ public final class PoolManager {
         int reserve = firstNonNull(uc.map(UserConfig::reservePoolSize).orElse(null), db.reservePoolSize(),
                 s.reservePoolSize());
         int minPool = firstNonNull(db.minPoolSize(), s.minPoolSize());
-        int maxDb = firstNonNull(db.maxDbConnections(), s.maxDbConnections());
-        int maxUser = firstNonNull(uc.map(UserConfig::maxUserConnections).orElse(null), s.maxUserConnections());
 
         Secret secret;
         if (db.password() != null) {
@@ -116,12 +159,7 @@ public final class PoolManager {
                 s.serverResetQuery() == null ? "" : s.serverResetQuery(), s.serverResetQueryAlways(),
                 s.serverLoginRetry(), s.serverConnectTimeout(), s.queryWaitTimeout(), s.serverIdleTimeout(),
                 s.serverLifetime(), s.maxPreparedStatements());
-        LimitGroup dbLimit = dbLimits.computeIfAbsent(db.name(), k -> new LimitGroup(maxDb));
-        LimitGroup userLimit = userLimits.computeIfAbsent(user, k -> new LimitGroup(maxUser));
-        Pool pool = new Pool(pc, loops, connector, dbLimit, userLimit, metrics.pool(db.name(), user));
-        dbLimit.add(pool);
-        userLimit.add(pool);
-        return pool;
+        return pc;
     }
 
     /** Every shard of every pool that lives on {@code loop}, for that loop's upkeep. */

@@ -272,7 +272,7 @@ public final class PoolShard {
         long now = System.nanoTime();
         if (failure != null && pool.serverCount() == 0 && !failure.error().cannotConnectNow()
                 && now - failure.atNanos() < pool.config().serverLoginRetry().toNanos()) {
-            n.client().serverUnavailable(SqlState.PROTOCOL_VIOLATION,
+            n.client().disconnect(SqlState.PROTOCOL_VIOLATION,
                     "server login has been failing, cached error: " + failure.error().message()
                             + " (server_login_retry)");
             return;
@@ -322,6 +322,11 @@ public final class PoolShard {
 
     /** A server its client gave back clean: rolled back, reset or freed, by the pool's rules. */
     private void reuse(ServerConnection s) {
+        if (s.generation != pool.generation()) {
+            // Logged in under settings a reload replaced: no rollback or reset is worth running.
+            retire(s, "database configuration changed");
+            return;
+        }
         PoolConfig cfg = pool.config();
         boolean runReset = !cfg.resetQuery().isEmpty()
                 && (cfg.poolMode() == PoolMode.SESSION || cfg.resetQueryAlways());
@@ -408,7 +413,17 @@ public final class PoolShard {
 
     /** A clean server: to the first waiter here, else closed if wanted on another loop, else idle. */
     private void serverFree(ServerConnection s) {
-        long lifetime = pool.config().serverLifetime().toNanos();
+        if (s.generation != pool.generation()) {
+            retire(s, "database configuration changed");
+            return;
+        }
+        PoolConfig cfg = pool.config();
+        if (pool.liveServerCount() > cfg.poolSize() + cfg.reservePoolSize()) {
+            // pool_size lowered by a reload: the servers above it go as they come free.
+            retire(s, "pool_size lowered");
+            return;
+        }
+        long lifetime = cfg.serverLifetime().toNanos();
         if (lifetime > 0 && System.nanoTime() - s.createdNanos > lifetime) {
             // Checked here too: under steady load a server goes from client to client and is
             // never idle for upkeep to see it.
@@ -469,7 +484,7 @@ public final class PoolShard {
         while (waiters.size() > login.size()) {
             ClientNode w = waiters.peekLast();
             move(w, ClientState.IDLE, w.sinceNanos);
-            w.client().serverUnavailable(state, err.message());
+            w.client().disconnect(state, err.message());
         }
     }
 
@@ -546,6 +561,36 @@ public final class PoolShard {
         pool.releaseSlot();
     }
 
+    /**
+     * A reload changed the pool's settings (already in {@link Pool#config}). With
+     * {@code replaceServers}, servers logging in or idle are closed now and the others once
+     * their client is done; idle servers above a lowered pool_size go; waiters get servers a
+     * raised pool_size allows.
+     */
+    void configChanged(boolean replaceServers) {
+        if (replaceServers) {
+            login.forEach(s -> retire(s, "connect string changed"));
+            idle.forEach(s -> retire(s, "connect string changed"));
+        }
+        PoolConfig cfg = pool.config();
+        while (!idle.isEmpty() && pool.liveServerCount() > cfg.poolSize() + cfg.reservePoolSize()) {
+            retire(idle.peekFirst(), "pool_size lowered");
+        }
+        openForWaiters();
+    }
+
+    /** The pool is gone from the config: its clients get {@code reason} and every server is closed. */
+    void kill(String reason) {
+        for (ClientState st : new ClientState[] {ClientState.WAITING, ClientState.ACTIVE, ClientState.IDLE}) {
+            clients[st.ordinal()].forEach(n -> n.client().disconnect(SqlState.PROTOCOL_VIOLATION, reason));
+        }
+        for (ServerState st : ServerState.values()) {
+            if (st != ServerState.CLOSED && st != ServerState.CLOSING) {
+                servers[st.ordinal()].forEach(s -> retire(s, reason));
+            }
+        }
+    }
+
     /** Once a second: reserve pool, min_pool_size, waiting timeouts, idle and lifetime closes. */
     public void upkeep() {
         long now = System.nanoTime();
@@ -565,7 +610,7 @@ public final class PoolShard {
             while (timeout > 0 && !waiters.isEmpty() && now - waiters.peekFirst().sinceNanos() > timeout) {
                 ClientNode w = waiters.peekFirst();
                 move(w, ClientState.IDLE, now);
-                w.client().serverUnavailable(SqlState.PROTOCOL_VIOLATION, "query_wait_timeout");
+                w.client().disconnect(SqlState.PROTOCOL_VIOLATION, "query_wait_timeout");
             }
         }
         long idleTimeout = cfg.serverIdleTimeout().toNanos();

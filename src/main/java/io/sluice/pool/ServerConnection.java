@@ -41,6 +41,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private final PoolShard shard;
     private final ServerLogin login;
     final long createdNanos = System.nanoTime();
+    /** The pool's generation it logged in under: an older one is closed once free (see {@link Pool#reconfigure}). */
+    final int generation;
     /** When it last became idle (set by {@link PoolShard#move}): for server_idle_timeout. */
     long stateSinceNanos = createdNanos;
 
@@ -78,6 +80,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     ServerConnection(PoolShard shard) {
         this.shard = shard;
+        this.generation = shard.pool().generation();
         PoolConfig config = shard.pool().config();
         this.login = new ServerLogin(config, shard.pool());
         this.statements = config.tracksPreparedStatements()

@@ -13,6 +13,7 @@ import io.netty.util.concurrent.EventExecutor;
 import io.sluice.auth.AuthFile;
 import io.sluice.auth.AuthFileException;
 import io.sluice.config.Config;
+import io.sluice.config.ConfigDiff;
 import io.sluice.config.ConfigException;
 import io.sluice.config.Settings;
 import io.sluice.metrics.Counters;
@@ -46,7 +47,8 @@ import org.slf4j.LoggerFactory;
 public final class Sluice implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Sluice.class);
 
-    private final Config config;
+    /** The running config: replaced whole by {@link #reload}. */
+    private volatile Config config;
     private final Transport transport;
     private final EventLoopGroup group;
     private final List<Channel> listeners = new ArrayList<>();
@@ -112,21 +114,10 @@ public final class Sluice implements AutoCloseable {
      */
     public static Sluice start(Config config, int threads, int packClients, int packCpu, String transport)
             throws ConfigException, IOException, InterruptedException {
-        Path configFile = config.path();
         for (String w : config.warnings()) {
             log.warn(w);
         }
-        Settings s = config.settings();
-        AuthFile authFile = null;
-        if (s.authFile() != null) {
-            try {
-                authFile = AuthFile.load(s.authFile());
-            } catch (AuthFileException e) {
-                throw new ConfigException(configFile, "auth_file: " + e.getMessage());
-            } catch (IOException e) {
-                throw new ConfigException(configFile, "auth_file: cannot read " + s.authFile() + ": " + e);
-            }
-        }
+        AuthFile authFile = loadAuthFile(config);
         Sluice sluice = new Sluice(config, authFile, threads, packClients, packCpu, transport);
         try {
             sluice.bind();
@@ -275,6 +266,58 @@ public final class Sluice implements AutoCloseable {
 
     public Config config() {
         return config;
+    }
+
+    /**
+     * RELOAD: reads the config file and auth_file again and applies what changed, each pool's
+     * part on its own loops. If either fails to load, the running config is kept whole and the
+     * reason, with file and line, is returned (and logged); null on success.
+     */
+    public synchronized String reload() {
+        Config running = config;
+        Config loaded;
+        AuthFile authFile;
+        try {
+            loaded = Config.reload(running.path(), running);
+            authFile = loadAuthFile(loaded);
+        } catch (ConfigException e) {
+            log.error("RELOAD failed, configuration unchanged: {}", e.getMessage());
+            return e.getMessage();
+        }
+        ConfigDiff diff = ConfigDiff.between(running, loaded);
+        for (String w : loaded.warnings()) {
+            if (!running.warnings().contains(w)) {
+                log.warn(w);
+            }
+        }
+        for (ConfigDiff.SettingChange c : diff.settingChanges()) {
+            log.info("RELOAD: {} changed from \"{}\" to \"{}\"", c.key(), c.oldValue(), c.newValue());
+        }
+        diff.databasesAdded().forEach(d -> log.info("RELOAD: database {} added", d.name()));
+        diff.databasesRemoved().forEach(d -> log.info("RELOAD: database {} removed", d.name()));
+        diff.databasesChanged().forEach(d -> log.info("RELOAD: {}", d));
+        diff.usersAdded().forEach(u -> log.info("RELOAD: user {} added", u.name()));
+        diff.usersRemoved().forEach(u -> log.info("RELOAD: user {} removed", u.name()));
+        diff.usersChanged().forEach(u -> log.info("RELOAD: user {} changed: {}", u.name(), u.changedKeys()));
+        config = loaded;
+        sessions.reconfigure(loaded, authFile);
+        pools.reconfigure(loaded, authFile);
+        return null;
+    }
+
+    /** The auth_file a config names, loaded; null when it names none. */
+    private static AuthFile loadAuthFile(Config config) throws ConfigException {
+        Settings s = config.settings();
+        if (s.authFile() == null) {
+            return null;
+        }
+        try {
+            return AuthFile.load(s.authFile());
+        } catch (AuthFileException e) {
+            throw new ConfigException(config.path(), "auth_file: " + e.getMessage());
+        } catch (IOException e) {
+            throw new ConfigException(config.path(), "auth_file: cannot read " + s.authFile() + ": " + e);
+        }
     }
 
     /** Client connections on each event loop now. */

@@ -556,7 +556,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     @Override
-    public void serverUnavailable(String sqlState, String message) {
+    public void disconnect(String sqlState, String message) {
         if (node.state() != ClientState.CLOSED) {
             fatal(sqlState, message);
         }

@@ -10,8 +10,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** What every client session shares: config, credentials, pools and the global client count. */
 public final class SessionContext {
-    private final Config config;
-    private final AuthFile authFile;
+    /** Replaced by a reload ({@link #reconfigure}); read by every loop at each login. */
+    private volatile Config config;
+    private volatile AuthFile authFile;
     private final PoolManager pools;
     private final CancelRegistry cancels = new CancelRegistry();
     private final PreAuthLog preAuthLog = new PreAuthLog();
@@ -33,8 +34,8 @@ public final class SessionContext {
     private final AtomicInteger clients = new AtomicInteger();
 
     private final TrackedNames trackedNames;
-    private final boolean logConnections;
-    private final boolean logDisconnections;
+    private volatile boolean logConnections;
+    private volatile boolean logDisconnections;
 
     public SessionContext(Config config, AuthFile authFile, PoolManager pools) {
         this.config = config;
@@ -43,6 +44,17 @@ public final class SessionContext {
         this.logDisconnections = config.settings().booleanValue("log_disconnections");
         this.authFile = authFile;
         this.pools = pools;
+    }
+
+    /**
+     * Takes a reloaded config and auth_file: logins from now on use them; clients already in
+     * keep what they logged in with. track_extra_parameters needs a restart, as in PgBouncer.
+     */
+    public void reconfigure(Config loaded, AuthFile loadedAuth) {
+        this.config = loaded;
+        this.authFile = loadedAuth;
+        this.logConnections = loaded.settings().booleanValue("log_connections");
+        this.logDisconnections = loaded.settings().booleanValue("log_disconnections");
     }
 
     /** log_connections: a line per successful client login. */

@@ -31,6 +31,23 @@ class ConfigDiffTest {
     }
 
     @Test
+    void reloadKeepsTheRunningValuesOfSettingsOnlyARestartChanges() throws Exception {
+        Config running = Config.load(write("pgbouncer.ini", MINIMAL + "listen_port = 6433\ndefault_pool_size = 5\n"));
+        Config loaded = Config.reload(write("pgbouncer.ini",
+                MINIMAL + "listen_port = 7000\ndefault_pool_size = 9\nunix_socket_dir = /elsewhere\n"), running);
+        assertThat(loaded.settings().listenPort()).isEqualTo(6433);
+        assertThat(loaded.settings().unixSocketDir()).isEqualTo("/tmp");
+        assertThat(loaded.settings().defaultPoolSize()).as("reloadable: taken").isEqualTo(9);
+        assertThat(loaded.warnings()).anySatisfy(w -> assertThat(w)
+                .contains("\"listen_port\" cannot be changed by RELOAD").contains("keeping \"6433\"")
+                .contains("pgbouncer.ini:3"));
+        assertThat(loaded.warnings()).anySatisfy(w -> assertThat(w).contains("\"unix_socket_dir\""));
+        ConfigDiff diff = ConfigDiff.between(running, loaded);
+        assertThat(diff.nonReloadableChanges()).isEmpty();
+        assertThat(diff.settingChanges()).extracting(ConfigDiff.SettingChange::key).containsExactly("default_pool_size");
+    }
+
+    @Test
     void unchangedFileIsAnEmptyDiff() throws Exception {
         String ini = MINIMAL + "listen_port = 6433\n[databases]\napp = host=db1 pool_size=5\n* = host=db2\n"
                 + "[users]\nalice = pool_mode=transaction\n";
