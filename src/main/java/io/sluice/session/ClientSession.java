@@ -194,7 +194,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /**
      * Bytes with no server to go to yet are kept as they came, and read again once one is
      * linked: what they turn into (prepared statements above all) depends on that server.
-     * Reading stops meanwhile, so at most one read's worth waits here.
+     * Reading stops once more than {@link #HOLD_WITHOUT_PAUSE} bytes wait (while the client
+     * waits for a server, or for a parameter sync), so little more than that is held.
      */
     private void hold(ByteBuf buf) {
         if (held == null) {

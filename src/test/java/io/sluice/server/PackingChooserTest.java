@@ -61,25 +61,32 @@ class PackingChooserTest {
         assertThat(picks(c, 5)).containsExactly(0, 0, 0, 1, 1);
     }
 
+    /**
+     * Load is the CPU time a loop's thread used over the window. The window is given, not
+     * measured, and the busy loop spins until it has used that much CPU time (not wall time),
+     * so a slow or oversubscribed machine gives the same figures.
+     */
     @Test
     void loadIsTheLoopThreadsCpuTime() throws Exception {
         PackingChooser.Chooser c = chooser(1, 75);
-        c.sample(System.nanoTime());
+        long t0 = 1_000_000_000L;
+        c.sample(t0);
         CountDownLatch done = new CountDownLatch(1);
+        long window = TimeUnit.MILLISECONDS.toNanos(200);
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
         loops[0].execute(() -> {
-            long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
-            while (System.nanoTime() < until) {
+            long start = threads.getCurrentThreadCpuTime();
+            while (threads.getCurrentThreadCpuTime() - start < window) {
                 Thread.onSpinWait();
             }
             done.countDown();
         });
-        Thread.sleep(150);
-        c.sample(System.nanoTime());
-        assertThat(done.await(5, TimeUnit.SECONDS)).isTrue();
-        c.sample(System.nanoTime());
+        assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
+        c.sample(t0 + window);
         int[] load = {c.load.get(0), c.load.get(1)};
-        assertThat(load[0]).as("a loop spinning for the whole time, in thousandths of a core: %s", load)
-                .isGreaterThan(400);
-        assertThat(load[1]).as("an idle loop: %s", load).isLessThan(100);
+        // The first window counts half (history starts at 0): a full core is 500 after one sample.
+        assertThat(load[0]).as("a loop busy for the whole window, in thousandths of a core: %s", load)
+                .isBetween(480, 500);
+        assertThat(load[1]).as("an idle loop: %s", load).isLessThan(50);
     }
 }
