@@ -22,19 +22,19 @@ public final class PoolShard {
     private static final Logger log = LoggerFactory.getLogger(PoolShard.class);
 
     private final Pool pool;
-    private final int index;
+    final int index;
     private final EventLoop loop;
     private final ServerConnector connector;
 
     /** The servers in each state, by {@link ServerState#ordinal}; CLOSED has none (null). */
-    private final ServerList[] servers = new ServerList[ServerState.values().length];
+    final ServerList[] servers = new ServerList[ServerState.values().length];
     /** Idle servers, most recently used last: taken LIFO so warm connections stay warm. */
-    private final ServerList idle;
-    private final ServerList login;
+    final ServerList idle;
+    final ServerList login;
     /** The logged-in clients in each state, by {@link ClientState#ordinal}; CLOSED has none (null). */
-    private final ClientList[] clients = new ClientList[ClientState.values().length];
+    final ClientList[] clients = new ClientList[ClientState.values().length];
     /** Clients waiting for a server, first come first served. */
-    private final ClientList waiters;
+    final ClientList waiters;
 
     /** Read by other loops to route freed slots and donations; written only here. */
     volatile int waitingCount;
@@ -165,7 +165,7 @@ public final class PoolShard {
      * upkeep retiring what had timed out in the same second went below the minimum, and then
      * opened it again.
      */
-    private void retireAboveMin(ServerConnection s, int min, String reason) {
+    void retireAboveMin(ServerConnection s, int min, String reason) {
         synchronized (pool.closing) {
             if (pool.liveServerCount() <= min) {
                 return;
@@ -527,7 +527,7 @@ public final class PoolShard {
         }
     }
 
-    private void open() {
+    void open() {
         ServerConnection s = new ServerConnection(this);
         login.addLast(s);
         publish();
@@ -561,75 +561,18 @@ public final class PoolShard {
         pool.releaseSlot();
     }
 
-    /**
-     * A reload changed the pool's settings (already in {@link Pool#config}). With
-     * {@code replaceServers}, servers logging in or idle are closed now and the others once
-     * their client is done; idle servers above a lowered pool_size go; waiters get servers a
-     * raised pool_size allows.
-     */
-    void configChanged(boolean replaceServers) {
-        if (replaceServers) {
-            login.forEach(s -> retire(s, "connect string changed"));
-            idle.forEach(s -> retire(s, "connect string changed"));
-        }
-        PoolConfig cfg = pool.config();
-        while (!idle.isEmpty() && pool.liveServerCount() > cfg.poolSize() + cfg.reservePoolSize()) {
-            retire(idle.peekFirst(), "pool_size lowered");
-        }
-        openForWaiters();
-    }
-
-    /** The pool is gone from the config: its clients get {@code reason} and every server is closed. */
-    void kill(String reason) {
-        for (ClientState st : new ClientState[] {ClientState.WAITING, ClientState.ACTIVE, ClientState.IDLE}) {
-            clients[st.ordinal()].forEach(n -> n.client().disconnect(SqlState.PROTOCOL_VIOLATION, reason));
-        }
-        for (ServerState st : ServerState.values()) {
-            if (st != ServerState.CLOSED && st != ServerState.CLOSING) {
-                servers[st.ordinal()].forEach(s -> retire(s, reason));
-            }
-        }
-    }
-
     /** Once a second: reserve pool, min_pool_size, waiting timeouts, idle and lifetime closes. */
     public void upkeep() {
-        long now = System.nanoTime();
-        PoolConfig cfg = pool.config();
-        if (log.isDebugEnabled() && (serverTotal > 0 || !waiters.isEmpty())) {
-            log.debug("{} loop {}: clients {} waiting {} servers {} (login {} idle {} active {} reset {} canceling {})"
-                    + " share {}", pool, index, clientCount, waiters.size(), serverTotal, login.size(), idle.size(),
-                    serverCount(ServerState.ACTIVE), serverCount(ServerState.RESET),
-                    serverCount(ServerState.CANCELING), pool.share(this));
-        }
-        if (!waiters.isEmpty()) {
-            openForWaiters();
-            if (starved) {
-                pool.requestDonation(this);
-            }
-            long timeout = cfg.queryWaitTimeout().toNanos();
-            while (timeout > 0 && !waiters.isEmpty() && now - waiters.peekFirst().sinceNanos() > timeout) {
-                ClientNode w = waiters.peekFirst();
-                move(w, ClientState.IDLE, now);
-                w.client().disconnect(SqlState.PROTOCOL_VIOLATION, "query_wait_timeout");
-            }
-        }
-        long idleTimeout = cfg.serverIdleTimeout().toNanos();
-        long lifetime = cfg.serverLifetime().toNanos();
-        idle.forEach(s -> {
-            if (lifetime > 0 && now - s.createdNanos > lifetime) {
-                // Recycled even at min_pool_size, as in PgBouncer; the minimum is opened again.
-                retire(s, "server lifetime over");
-            } else if (idleTimeout > 0 && now - s.stateSinceNanos > idleTimeout) {
-                retireAboveMin(s, cfg.minPoolSize(), "server idle timeout");
-            }
-        });
-        // min_pool_size is kept by the pool's first shard, so loops don't race to fill it; after
-        // a failed login, again once server_login_retry has passed, as in PgBouncer.
-        Pool.FailedLogin failure = pool.lastLoginFailure();
-        if (index == 0 && (failure == null || now - failure.atNanos() >= cfg.serverLoginRetry().toNanos())) {
-            while (pool.serverCount() < cfg.minPoolSize() && pool.tryReserve(false)) {
-                open();
-            }
-        }
+        ShardUpkeep.run(this);
+    }
+
+    /** A reload changed the pool's settings: see {@link ShardUpkeep#configChanged}. */
+    void configChanged(boolean replaceServers) {
+        ShardUpkeep.configChanged(this, replaceServers);
+    }
+
+    /** The pool is gone from the config: see {@link ShardUpkeep#kill}. */
+    void kill(String reason) {
+        ShardUpkeep.kill(this, reason);
     }
 }

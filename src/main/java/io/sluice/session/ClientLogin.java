@@ -2,6 +2,7 @@ package io.sluice.session;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
@@ -14,6 +15,7 @@ import io.sluice.protocol.FrontendCodes;
 import io.sluice.protocol.MemoryBudget;
 import io.sluice.protocol.MessageScanner;
 import io.sluice.protocol.MessageTooLargeException;
+import io.sluice.protocol.PgWriter;
 import io.sluice.protocol.ProtocolException;
 import io.sluice.protocol.SqlState;
 import io.sluice.protocol.StartupDecoder;
@@ -77,7 +79,7 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
 
     /** Identity for logs, e.g. {@code C-12 db/user@127.0.0.1:5544}. */
     String logId() {
-        return ClientSession.logId(id, database, user, channel);
+        return logId(id, database, user, channel);
     }
 
     // ---- Netty ----
@@ -318,6 +320,38 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
             return;
         }
         closing = true;
-        ClientSession.sendFatal(channel, sqlState, message);
+        sendFatal(channel, sqlState, message);
+    }
+
+    /** {@code C-12 db/user@127.0.0.1:5544}, with names cut short: anyone may send a 10 kB user name. */
+    static String logId(long id, String database, String user, Channel channel) {
+        return "C-" + id + " " + shortName(database) + "/" + shortName(user)
+                + "@" + (channel == null ? "?" : channel.remoteAddress());
+    }
+
+    private static String shortName(String name) {
+        if (name == null) {
+            return "?";
+        }
+        return name.length() <= 64 ? name : name.substring(0, 60) + "...";
+    }
+
+    /** Stops reading from {@code channel}, sends it FATAL and closes it once that is written. */
+    static void sendFatal(Channel channel, String sqlState, String message) {
+        if (!channel.isActive()) {
+            channel.close();
+            return;
+        }
+        channel.config().setAutoRead(false);
+        ByteBuf out;
+        try {
+            out = channel.alloc().buffer();
+        } catch (OutOfMemoryError e) {
+            // No memory left even for the error: the client learns of it from the close alone.
+            channel.close();
+            return;
+        }
+        PgWriter.error(out, "FATAL", sqlState, message);
+        channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
     }
 }

@@ -3,7 +3,6 @@ package io.sluice.session;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
@@ -108,20 +107,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public String logId() {
-        return logId(id, database, user, channel);
-    }
-
-    /** {@code C-12 db/user@127.0.0.1:5544}, with names cut short: anyone may send a 10 kB user name. */
-    static String logId(long id, String database, String user, Channel channel) {
-        return "C-" + id + " " + shortName(database) + "/" + shortName(user)
-                + "@" + (channel == null ? "?" : channel.remoteAddress());
-    }
-
-    private static String shortName(String name) {
-        if (name == null) {
-            return "?";
-        }
-        return name.length() <= 64 ? name : name.substring(0, 60) + "...";
+        return ClientLogin.logId(id, database, user, channel);
     }
 
     // ---- Netty ----
@@ -585,25 +571,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         closing = true;
-        sendFatal(channel, sqlState, message);
-    }
-
-    /** Stops reading from {@code channel}, sends it FATAL and closes it once that is written. */
-    static void sendFatal(Channel channel, String sqlState, String message) {
-        if (!channel.isActive()) {
-            channel.close();
-            return;
-        }
-        channel.config().setAutoRead(false);
-        ByteBuf out;
-        try {
-            out = channel.alloc().buffer();
-        } catch (OutOfMemoryError e) {
-            // No memory left even for the error: the client learns of it from the close alone.
-            channel.close();
-            return;
-        }
-        PgWriter.error(out, "FATAL", sqlState, message);
-        channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+        ClientLogin.sendFatal(channel, sqlState, message);
     }
 }

@@ -1,0 +1,90 @@
+package io.sluice.pool;
+
+import io.sluice.protocol.SqlState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A pool shard's upkeep, as PgBouncer's janitor: the once-a-second work (waiting timeouts,
+ * idle and lifetime closes, min_pool_size, logins again after a failure) and the changes a
+ * reload makes. Runs on the shard's loop, through the shard's own moves.
+ */
+final class ShardUpkeep {
+    private static final Logger log = LoggerFactory.getLogger(PoolShard.class);
+
+    private ShardUpkeep() {
+    }
+
+    /**
+     * A reload changed the pool's settings (already in {@link Pool#config}). With
+     * {@code replaceServers}, servers logging in or idle are closed now and the others once
+     * their client is done; idle servers above a lowered pool_size go; waiters get servers a
+     * raised pool_size allows.
+     */
+    static void configChanged(PoolShard shard, boolean replaceServers) {
+        if (replaceServers) {
+            shard.login.forEach(s -> shard.retire(s, "connect string changed"));
+            shard.idle.forEach(s -> shard.retire(s, "connect string changed"));
+        }
+        PoolConfig cfg = shard.pool().config();
+        while (!shard.idle.isEmpty() && shard.pool().liveServerCount() > cfg.poolSize() + cfg.reservePoolSize()) {
+            shard.retire(shard.idle.peekFirst(), "pool_size lowered");
+        }
+        shard.openForWaiters();
+    }
+
+    /** The pool is gone from the config: its clients get {@code reason} and every server is closed. */
+    static void kill(PoolShard shard, String reason) {
+        for (ClientState st : new ClientState[] {ClientState.WAITING, ClientState.ACTIVE, ClientState.IDLE}) {
+            shard.clients[st.ordinal()].forEach(n -> n.client().disconnect(SqlState.PROTOCOL_VIOLATION, reason));
+        }
+        for (ServerState st : ServerState.values()) {
+            if (st != ServerState.CLOSED && st != ServerState.CLOSING) {
+                shard.servers[st.ordinal()].forEach(s -> shard.retire(s, reason));
+            }
+        }
+    }
+
+    /** Once a second: reserve pool, min_pool_size, waiting timeouts, idle and lifetime closes. */
+    static void run(PoolShard shard) {
+        long now = System.nanoTime();
+        PoolConfig cfg = shard.pool().config();
+        if (log.isDebugEnabled() && (shard.serverTotal > 0 || !shard.waiters.isEmpty())) {
+            log.debug("{} loop {}: clients {} waiting {} servers {} (login {} idle {} active {} reset {} canceling {})"
+                    + " share {}", shard.pool(), shard.index, shard.clientCount, shard.waiters.size(), shard.serverTotal,
+                    shard.login.size(), shard.idle.size(), shard.serverCount(ServerState.ACTIVE), shard.serverCount(ServerState.RESET),
+                    shard.serverCount(ServerState.CANCELING), shard.pool().share(shard));
+        }
+        if (!shard.waiters.isEmpty()) {
+            shard.openForWaiters();
+            if (shard.starved) {
+                shard.pool().requestDonation(shard);
+            }
+            long timeout = cfg.queryWaitTimeout().toNanos();
+            while (timeout > 0 && !shard.waiters.isEmpty()
+                    && now - shard.waiters.peekFirst().sinceNanos() > timeout) {
+                ClientNode w = shard.waiters.peekFirst();
+                shard.move(w, ClientState.IDLE, now);
+                w.client().disconnect(SqlState.PROTOCOL_VIOLATION, "query_wait_timeout");
+            }
+        }
+        long idleTimeout = cfg.serverIdleTimeout().toNanos();
+        long lifetime = cfg.serverLifetime().toNanos();
+        shard.idle.forEach(s -> {
+            if (lifetime > 0 && now - s.createdNanos > lifetime) {
+                // Recycled even at min_pool_size, as in PgBouncer; the minimum is opened again.
+                shard.retire(s, "server lifetime over");
+            } else if (idleTimeout > 0 && now - s.stateSinceNanos > idleTimeout) {
+                shard.retireAboveMin(s, cfg.minPoolSize(), "server idle timeout");
+            }
+        });
+        // min_pool_size is kept by the pool's first shard, so loops don't race to fill it; after
+        // a failed login, again once server_login_retry has passed, as in PgBouncer.
+        Pool.FailedLogin failure = shard.pool().lastLoginFailure();
+        if (shard.index == 0 && (failure == null || now - failure.atNanos() >= cfg.serverLoginRetry().toNanos())) {
+            while (shard.pool().serverCount() < cfg.minPoolSize() && shard.pool().tryReserve(false)) {
+                shard.open();
+            }
+        }
+    }
+}
