@@ -21,4 +21,23 @@ public interface PoolMetrics {
     /** A Bind of a named statement was rewritten to the server's name. */
     default void bind() {
     }
+
+    /** A client logged in to the pool. */
+    default void clientLogin() {
+    }
+
+    /** A server was given to a client that had waited {@code waitNanos} for it (0 when one was idle). */
+    default void serverAssigned(long waitNanos) {
+    }
+
+    /**
+     * A client's request is over (its last ReadyForQuery came), as PgBouncer counts it:
+     * {@code queries} and {@code transactions} begun since the last report (a transaction is
+     * counted at its first query), {@code queryNanos} the time the request took,
+     * {@code transactionNanos} the time of a transaction that ended with it (else 0), and the
+     * bytes received from the client and sent to it since the last report.
+     */
+    default void request(int queries, int transactions, long queryNanos, long transactionNanos,
+            long received, long sent) {
+    }
 }

@@ -83,6 +83,48 @@ public final class Pool {
         }
     }
 
+    private volatile boolean paused;
+
+    /** PAUSE or KILL in force: clients queue, no server is opened or reused. */
+    public boolean paused() {
+        return paused;
+    }
+
+    /**
+     * PAUSE: servers are closed as their clients finish with them (idle ones at once), and
+     * clients wait for a server until {@link #resume}. Done when {@link #serverCount} is 0.
+     */
+    public void pause() {
+        paused = true;
+        for (PoolShard s : shards) {
+            s.loop().execute(() -> ShardUpkeep.paused(s));
+        }
+    }
+
+    /** RESUME: waiting clients get servers again. */
+    public void resume() {
+        paused = false;
+        for (PoolShard s : shards) {
+            s.loop().execute(s::openForWaiters);
+        }
+    }
+
+    /** RECONNECT: every server is replaced by a new one, each once its client is done with it. */
+    public void reconnect() {
+        generation++;
+        for (PoolShard s : shards) {
+            s.loop().execute(() -> ShardUpkeep.reconnect(s));
+        }
+    }
+
+    /** KILL: every client gets {@code reason} and every server is closed; the pool stays paused. */
+    public void killAll(String reason) {
+        paused = true;
+        for (PoolShard s : shards) {
+            s.loop().execute(() -> ShardUpkeep.kill(s, reason));
+        }
+    }
+
     /** The pool's database is gone from the config: every client and server of it is closed. */
     void kill(String reason) {
         dbLimit.pools().remove(this);

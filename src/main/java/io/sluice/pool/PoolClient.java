@@ -49,6 +49,26 @@ public interface PoolClient {
     /** The pool's node for this client, from {@link PoolShard#join}: its state and list. */
     ClientNode node();
 
+    /** The server linked to it now, null for none. */
+    ServerConnection linkedServer();
+
+    /** Its number, as in {@code C-12} and SHOW CLIENTS' id. */
+    long id();
+
+    /** The user it logged in as and the database it asked for (SHOW CLIENTS). */
+    String user();
+
+    String database();
+
+    /** When it connected, wall-clock milliseconds. */
+    long connectMillis();
+
+    /** Its application_name now, "" when unset. */
+    String applicationName();
+
+    /** Prepared statements it holds under its own names (0 when they are not tracked). */
+    int preparedStatements();
+
     /** Identity for logs, e.g. {@code C-12 db/user@127.0.0.1:5544}. */
     String logId();
 }

@@ -162,6 +162,58 @@ public final class PoolManager {
         return pc;
     }
 
+    /**
+     * Takes a snapshot of every pool's shards, each on its own loop (all pools of a loop in one
+     * task, so their counts agree), and hands the lot to {@code done} on {@code replyOn}. Never
+     * blocks a loop: the console that asks runs on one of them.
+     */
+    public void snapshot(boolean rows, java.util.concurrent.Executor replyOn,
+            java.util.function.Consumer<List<ShardSnapshot>> done) {
+        List<Pool> all = new ArrayList<>(pools.values());
+        List<ShardSnapshot> out = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(loops.length);
+        for (int i = 0; i < loops.length; i++) {
+            int loop = i;
+            loops[i].execute(() -> {
+                try {
+                    for (Pool p : all) {
+                        out.add(p.shard(loop).snapshot(rows));
+                    }
+                } finally {
+                    if (left.decrementAndGet() == 0) {
+                        replyOn.execute(() -> done.accept(List.copyOf(out)));
+                    }
+                }
+            });
+        }
+    }
+
+    /** Runs {@code action} on every shard of every pool, each on its own loop; then {@code done} on {@code replyOn}. */
+    public void forEachShard(java.util.function.Consumer<PoolShard> action, java.util.concurrent.Executor replyOn,
+            Runnable done) {
+        List<Pool> all = new ArrayList<>(pools.values());
+        java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(loops.length);
+        for (int i = 0; i < loops.length; i++) {
+            int loop = i;
+            loops[i].execute(() -> {
+                try {
+                    for (Pool p : all) {
+                        action.accept(p.shard(loop));
+                    }
+                } finally {
+                    if (left.decrementAndGet() == 0) {
+                        replyOn.execute(done);
+                    }
+                }
+            });
+        }
+    }
+
+    /** The running config the pools were made from. */
+    public Config config() {
+        return config;
+    }
+
     /** Every shard of every pool that lives on {@code loop}, for that loop's upkeep. */
     public List<PoolShard> shardsOn(EventLoop loop) {
         int i = loopIndex(loop);

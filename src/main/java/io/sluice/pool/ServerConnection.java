@@ -41,6 +41,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private final PoolShard shard;
     private final ServerLogin login;
     final long createdNanos = System.nanoTime();
+    /** When it was opened, wall clock: SHOW SERVERS connect_time. */
+    private final long createdMillis = System.currentTimeMillis();
     /** The pool's generation it logged in under: an older one is closed once free (see {@link Pool#reconfigure}). */
     final int generation;
     /** When it last became idle (set by {@link PoolShard#move}): for server_idle_timeout. */
@@ -65,6 +67,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private final ReplyLedger owed;
     private ErrorFields internalError;
     private boolean wroteToClient;
+    /** Bytes relayed to clients since {@link #takeBytesSent} was last called (SHOW STATS total_sent). */
+    private long bytesSent;
     private String closeReason;
     /** CancelRequests for this server's client on their way to PostgreSQL (see {@link PoolShard#cancel}). */
     int cancelsInFlight;
@@ -156,6 +160,32 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     /** A reply (ReadyForQuery, or the rest of a message) is still to come from the server. */
     public boolean owesReply() {
         return owed.owes() || (scanner != null && !scanner.atBoundary());
+    }
+
+    /** This server as SHOW SERVERS lists it (on its loop). */
+    ConnectionRow row(long nowNanos, long nowMillis) {
+        String st = switch (state) {
+            case LOGIN -> "new";
+            case IDLE -> "idle";
+            case ACTIVE -> "active";
+            case RESET -> "tested";
+            case CANCELING -> "being_canceled";
+            default -> "closing";
+        };
+        long since = state == ServerState.IDLE ? nowMillis - (nowNanos - stateSinceNanos) / 1_000_000 : createdMillis;
+        PoolConfig cfg = shard.pool().config();
+        String app = parameters.get("application_name");
+        return new ConnectionRow(id, cfg.serverUser(), cfg.database(), st, channel == null ? null : channel.remoteAddress(),
+                channel == null ? null : channel.localAddress(), createdMillis, since, 0,
+                client == null ? 0 : client.id(), processId, app == null ? "" : app,
+                statements == null ? 0 : statements.size());
+    }
+
+    /** Bytes relayed to the client since the last call: for its request's statistics. */
+    public long takeBytesSent() {
+        long n = bytesSent;
+        bytesSent = 0;
+        return n;
     }
 
     public String logId() {
@@ -350,6 +380,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
             run.release();
             return;
         }
+        bytesSent += run.readableBytes();
         Relay.write(c.channel(), c.bypassPipeline(), run);
         wroteToClient = true;
     }

@@ -73,6 +73,11 @@ public final class ServerStatements {
         this.capacity = capacity;
     }
 
+    /** Statements prepared on this server (SHOW SERVERS prepared_statements). */
+    public int size() {
+        return prepared.size();
+    }
+
     public boolean has(String name) {
         Long e = prepared.get(name);
         if (e != null) {

@@ -45,6 +45,18 @@ final class ShardUpkeep {
         }
     }
 
+    /** PAUSE or KILL reached this loop: idle servers and logins close now, the others once released. */
+    static void paused(PoolShard shard) {
+        shard.login.forEach(s -> shard.retire(s, "pause mode"));
+        shard.idle.forEach(s -> shard.retire(s, "pause mode"));
+    }
+
+    /** RECONNECT: servers logging in or idle are closed now, the others once their client is done. */
+    static void reconnect(PoolShard shard) {
+        shard.login.forEach(s -> shard.retire(s, "RECONNECT"));
+        shard.idle.forEach(s -> shard.retire(s, "RECONNECT"));
+    }
+
     /** Once a second: reserve pool, min_pool_size, waiting timeouts, idle and lifetime closes. */
     static void run(PoolShard shard) {
         long now = System.nanoTime();
@@ -81,7 +93,7 @@ final class ShardUpkeep {
         // min_pool_size is kept by the pool's first shard, so loops don't race to fill it; after
         // a failed login, again once server_login_retry has passed, as in PgBouncer.
         Pool.FailedLogin failure = shard.pool().lastLoginFailure();
-        if (shard.index == 0 && (failure == null || now - failure.atNanos() >= cfg.serverLoginRetry().toNanos())) {
+        if (shard.index == 0 && !shard.pool().paused() && (failure == null || now - failure.atNanos() >= cfg.serverLoginRetry().toNanos())) {
             while (shard.pool().serverCount() < cfg.minPoolSize() && shard.pool().tryReserve(false)) {
                 shard.open();
             }

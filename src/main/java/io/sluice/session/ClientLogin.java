@@ -72,6 +72,8 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
     /** Sluice is closing this client (a FATAL is on its way): later errors add nothing. */
     private boolean closing;
     private ScheduledFuture<?> loginTimeout;
+    /** When the client connected, wall clock (SHOW CLIENTS connect_time). */
+    private final long connectMillis = System.currentTimeMillis();
 
     public ClientLogin(SessionContext ctx) {
         this.ctx = ctx;
@@ -257,7 +259,7 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
         // unauthenticated client must leave nothing behind).
         tracked.authenticated();
         ClientSession session = new ClientSession(ctx, id, ctx.trackedNames().share(database),
-                ctx.trackedNames().share(user), tracked, pool);
+                ctx.trackedNames().share(user), tracked, pool, connectMillis);
         counted = false;
         c.pipeline().replace(this, "session", session);
     }

@@ -50,6 +50,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private final TrackedParameters tracked;
     private final Pool pool;
     private final PoolMode poolMode;
+    /** When the client connected, wall clock (SHOW CLIENTS connect_time). */
+    private final long connectMillis;
     private Channel channel;
     private MessageScanner scanner;
     private PoolShard shard;
@@ -73,9 +75,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private ArrayDeque<ByteBuf> held;
     private PreparedStatements prepared;
     private ByteBuf out;
+    /** SHOW STATS accounting since the last report (see {@link #counted}); 0: none under way. */
+    private long queryStartNanos;
+    private long xactStartNanos;
+    private int queries;
+    private int transactions;
+    private long received;
 
     /** A client {@link ClientLogin} let in, to {@code pool}; it counts in the client total until it closes. */
-    ClientSession(SessionContext ctx, long id, String database, String user, TrackedParameters tracked, Pool pool) {
+    ClientSession(SessionContext ctx, long id, String database, String user, TrackedParameters tracked, Pool pool,
+            long connectMillis) {
         this.ctx = ctx;
         this.id = id;
         this.database = database;
@@ -83,6 +92,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         this.tracked = tracked;
         this.pool = pool;
         this.poolMode = pool.config().poolMode();
+        this.connectMillis = connectMillis;
     }
 
     @Override
@@ -93,6 +103,42 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public boolean bypassPipeline() {
         return bypass;
+    }
+
+    @Override
+    public long id() {
+        return id;
+    }
+
+    @Override
+    public String user() {
+        return user;
+    }
+
+    @Override
+    public String database() {
+        return database;
+    }
+
+    @Override
+    public long connectMillis() {
+        return connectMillis;
+    }
+
+    @Override
+    public String applicationName() {
+        String v = tracked.value("application_name");
+        return v == null ? "" : v;
+    }
+
+    @Override
+    public int preparedStatements() {
+        return prepared == null ? 0 : prepared.count();
+    }
+
+    @Override
+    public ServerConnection linkedServer() {
+        return server;
     }
 
     @Override
@@ -119,6 +165,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         bypass = Relay.canBypass(channel);
         shard = pool.shard(ctx.pools().loopIndex(channel.eventLoop()));
         node = shard.join(this);
+        pool.metrics().clientLogin();
         long key = ctx.cancels().register(this, ctx.loginRandom());
         cancelPid = (int) (key >>> 32);
         cancelKey = (int) key;
@@ -150,6 +197,15 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         ByteBuf buf = (ByteBuf) msg;
+        if (node.state() == ClientState.IDLE && buf.isReadable()
+                && buf.getByte(buf.readerIndex()) == FrontendCodes.TERMINATE && scanner.atBoundary()) {
+            // Goodbye between transactions: nothing for a server to do, so none is taken
+            // (taking one queued the client behind every waiter only to close it).
+            buf.release();
+            channel.close();
+            return;
+        }
+        counted(buf.readableBytes());
         switch (node.state()) {
             case ACTIVE:
                 if (!syncing) {
@@ -159,22 +215,47 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 hold(buf);
                 return;
             case IDLE:
-                if (buf.isReadable() && buf.getByte(buf.readerIndex()) == FrontendCodes.TERMINATE
-                        && scanner.atBoundary()) {
-                    // Goodbye between transactions: nothing for a server to do, so none is taken
-                    // (taking one queued the client behind every waiter only to close it).
-                    buf.release();
-                    channel.close();
-                    return;
-                }
-                hold(buf);
-                return;
             case WAITING:
                 hold(buf);
                 return;
             default:
                 buf.release();
         }
+    }
+
+    /**
+     * Counts a read for SHOW STATS as PgBouncer does: a query begins with the first bytes after
+     * the last request ended, a transaction with the first query after the last one ended.
+     */
+    private void counted(int bytes) {
+        received += bytes;
+        if (queryStartNanos == 0) {
+            queryStartNanos = System.nanoTime();
+            queries++;
+            if (xactStartNanos == 0) {
+                xactStartNanos = queryStartNanos;
+                transactions++;
+            }
+        }
+    }
+
+    /** The request is over (its last ReadyForQuery, with {@code status}): reported to the pool's metrics. */
+    private void requestDone(byte status) {
+        if (queryStartNanos == 0) {
+            return;
+        }
+        long now = System.nanoTime();
+        long queryNanos = now - queryStartNanos;
+        queryStartNanos = 0;
+        long xactNanos = 0;
+        if (status == 'I') {
+            xactNanos = now - xactStartNanos;
+            xactStartNanos = 0;
+        }
+        pool.metrics().request(queries, transactions, queryNanos, xactNanos, received, server.takeBytesSent());
+        queries = 0;
+        transactions = 0;
+        received = 0;
     }
 
     /**
@@ -499,6 +580,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void serverReady(byte status) {
+        if (!server.owesReply()) {
+            requestDone(status);
+        }
         if (poolMode == PoolMode.STATEMENT) {
             if (status != 'I') {
                 // PgBouncer's rule and message, in place of the ReadyForQuery that opened the

@@ -156,6 +156,11 @@ final class PreparedStatements {
         }
     }
 
+    /** Statements the client holds under its own names. */
+    int count() {
+        return byName.size();
+    }
+
     void onBind(ByteBuf body, ServerStatements server, ByteBuf out) {
         int start = body.readerIndex();
         String portal = PgReader.cstring(body);

@@ -254,6 +254,12 @@ final class TrackedParameters {
         return view;
     }
 
+    /** The client's value of tracked parameter {@code name} now, null when unknown. */
+    String value(String name) {
+        int i = names.indexOf(name);
+        return i < 0 ? null : view[i];
+    }
+
     /** A ParameterStatus the client saw (its own SET): the client's view follows. */
     void serverReported(String name, String value) {
         int i = names.indexOf(name);

@@ -14,10 +14,13 @@ import io.netty.channel.local.LocalChannel;
 import io.netty.channel.local.LocalIoHandler;
 import io.netty.channel.local.LocalServerChannel;
 import io.sluice.config.Config;
+import io.sluice.metrics.Metrics;
 import io.sluice.pool.PoolManager;
+import io.sluice.pool.ClientState;
 import io.sluice.pool.PoolShard;
+import io.sluice.pool.ServerState;
 import io.sluice.protocol.StartupDecoder;
-import io.sluice.session.ClientSession;
+import io.sluice.session.ClientLogin;
 import io.sluice.session.SessionContext;
 import io.sluice.testing.LogCapture;
 import java.nio.file.Files;
@@ -105,7 +108,7 @@ final class LocalSluice implements AutoCloseable {
         int n = NAMES.incrementAndGet();
         postgres = new FakePostgres(peers, "fake-postgres-" + n);
         EventLoop loop = sluiceLoop.next();
-        pools = new PoolManager(config, null, List.of(loop), new LocalConnector(postgres.address));
+        pools = new PoolManager(config, null, List.of(loop), new LocalConnector(postgres.address), Metrics.NOOP);
         sessions = new SessionContext(config, null, pools);
         address = new LocalAddress("sluice-" + n);
         listener = new ServerBootstrap().group(sluiceLoop).channel(LocalServerChannel.class)
@@ -123,7 +126,7 @@ final class LocalSluice implements AutoCloseable {
      * bookkeeping of connections and loop load). The one place to change when that changes.
      */
     static void clientPipeline(Channel ch, SessionContext ctx) {
-        ch.pipeline().addLast(new StartupDecoder(), new ClientSession(ctx));
+        ch.pipeline().addLast(new StartupDecoder(), new ClientLogin(ctx));
     }
 
     /** A connected client that has sent nothing yet. */
@@ -167,8 +170,9 @@ final class LocalSluice implements AutoCloseable {
     String pool(String database) {
         return onLoop(() -> {
             PoolShard s = pools.pool(database, USER).orElseThrow().shard(0);
-            return "login " + s.loginCount() + " idle " + s.idleCount() + " active " + s.activeCount()
-                    + " reset " + s.resetCount() + " waiting " + s.waitingCount();
+            return "login " + s.serverCount(ServerState.LOGIN) + " idle " + s.serverCount(ServerState.IDLE)
+                    + " active " + s.serverCount(ServerState.ACTIVE) + " reset " + s.serverCount(ServerState.RESET)
+                    + " waiting " + s.clientCount(ClientState.WAITING);
         });
     }
 
