@@ -43,8 +43,11 @@ public interface PoolClient {
     /** The linked server can take bytes again (backpressure released). */
     void serverWritable();
 
-    /** The linked server connection closed under the client. */
-    void serverLost(String reason);
+    /**
+     * The linked server connection closed under the client; {@code midMessage}: in the middle of
+     * a message it was relaying, so the client can only be closed, with no error after it.
+     */
+    void serverLost(String reason, boolean midMessage);
 
     /** The pool's node for this client, from {@link PoolShard#join}: its state and list. */
     ClientNode node();

@@ -320,6 +320,12 @@ public final class PoolShard {
             throw new IllegalStateException(n.client().logId() + " is " + n.state);
         }
         ServerConnection s = idle.peekLast();
+        while (s != null && !s.channel().isActive()) {
+            // Closed by PostgreSQL (or a network error) in this very loop turn: its
+            // channelInactive, which takes it off the list, is a task away.
+            retire(s, "server closed the connection");
+            s = idle.peekLast();
+        }
         if (s != null && !pool.paused()) {
             assign(s, n, System.nanoTime());
             return;
@@ -519,7 +525,7 @@ public final class PoolShard {
             ErrorFields err = s.loginError();
             if (err == null) {
                 // Closed under its login with no error said (the reason is in the log above).
-                err = new ErrorFields("FATAL", SqlState.CONNECTION_FAILURE, "server conn crashed?", null, null);
+                err = new ErrorFields("FATAL", SqlState.PROTOCOL_VIOLATION, "server conn crashed?", null, null);
             }
             pool.loginFailed(err);
             failWaiters(err);
@@ -540,7 +546,7 @@ public final class PoolShard {
         if (err.cannotConnectNow()) {
             return;
         }
-        String state = err.sqlState() != null ? err.sqlState() : SqlState.CONNECTION_FAILURE;
+        String state = err.sqlState() != null ? err.sqlState() : SqlState.PROTOCOL_VIOLATION;
         // Only as many waiters as are not covered by logins still in progress.
         while (waiters.size() > login.size()) {
             ClientNode w = waiters.peekLast();

@@ -318,6 +318,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        // Part of a message already relayed: the client must not get Sluice's FATAL as its rest.
+        boolean midMessage = scanner != null && !scanner.atBoundary();
         if (scanner != null) {
             scanner.release();
         }
@@ -326,7 +328,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         client = null;
         shard.serverClosed(this, reason);
         if (c != null) {
-            c.serverLost(reason);
+            c.serverLost(reason, midMessage);
         }
     }
 
@@ -418,7 +420,12 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                     log.warn("{} unexpected error while idle: {}", logId(), e);
                 }
                 if ("FATAL".equals(e.severity()) || "PANIC".equals(e.severity())) {
-                    close("server error: " + e);
+                    if (state == ServerState.IDLE) {
+                        // Off the idle list now: a client read in this loop turn must not get it.
+                        shard.retire(this, "server error: " + e);
+                    } else {
+                        close("server error: " + e);
+                    }
                 }
                 return true;
             }

@@ -618,10 +618,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     @Override
-    public void serverLost(String reason) {
+    public void serverLost(String reason, boolean midMessage) {
         server = null;
         if (node.state() != ClientState.CLOSED) {
             log.info("{} server connection lost: {}", logId(), reason);
+            if (midMessage) {
+                // An error now would be read as the rest of the half message the client has.
+                closing = true;
+                channel.close();
+                return;
+            }
             fatal(SqlState.PROTOCOL_VIOLATION, "server conn crashed?");
         }
     }
