@@ -109,6 +109,11 @@ final class ResultWriter {
         end(start);
     }
 
+    /** The buffer written to: the caller's to send once {@link #complete} has run. */
+    ByteBuf out() {
+        return out;
+    }
+
     int rows() {
         return rows;
     }

@@ -195,6 +195,32 @@ public final class Config {
 
     private static final Set<String> PLAINTEXT_SSLMODES = Set.of("disable", "allow", "prefer");
 
+    /**
+     * This config with one [pgbouncer] setting changed, as the console's SET does (until the
+     * next RELOAD reads the file again). A setting only a restart changes is left as it is, as in
+     * PgBouncer.
+     *
+     * @throws ConfigException for an unknown key or a bad value; nothing is changed then
+     */
+    public Config withSetting(String key, String value) throws ConfigException {
+        if (!Settings.knownKeys().contains(key)) {
+            throw new ConfigException(path, "unknown parameter: " + key);
+        }
+        if (!Settings.reloadable(key)) {
+            return this;
+        }
+        Map<String, IniEntry> entries = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : settings.explicitValues().entrySet()) {
+            entries.put(e.getKey(), new IniEntry(PGBOUNCER, e.getKey(), e.getValue(), path, 0));
+        }
+        IniEntry set = new IniEntry(PGBOUNCER, key, value, path, 0);
+        entries.put(key, set);
+        Settings changed = new Settings(entries, path.toAbsolutePath().getParent());
+        checkAuth(path, changed, entries.get("auth_type"));
+        checkProtection(entries);
+        return new Config(path, changed, databases, fallback, users, peers, warnings);
+    }
+
     /** The main config file, as given to {@link #load}. */
     public Path path() {
         return path;

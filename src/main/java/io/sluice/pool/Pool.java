@@ -91,26 +91,22 @@ public final class Pool {
     }
 
     /**
-     * PAUSE: servers are closed as their clients finish with them (idle ones at once), and
-     * clients wait for a server until {@link #resume}. Done when {@link #serverCount} is 0.
+     * PAUSE (true): servers are closed as their clients finish with them (idle ones at once),
+     * and clients wait for a server; done when {@link #serverCount} is 0. RESUME (false):
+     * waiting clients get servers again.
      */
-    public void pause() {
-        paused = true;
-        for (PoolShard s : shards) {
-            s.loop().execute(() -> ShardUpkeep.paused(s));
+    void paused(boolean on) {
+        if (paused == on) {
+            return;
         }
-    }
-
-    /** RESUME: waiting clients get servers again. */
-    public void resume() {
-        paused = false;
+        paused = on;
         for (PoolShard s : shards) {
-            s.loop().execute(s::openForWaiters);
+            s.loop().execute(on ? () -> ShardUpkeep.paused(s) : s::openForWaiters);
         }
     }
 
     /** RECONNECT: every server is replaced by a new one, each once its client is done with it. */
-    public void reconnect() {
+    void reconnect() {
         generation++;
         for (PoolShard s : shards) {
             s.loop().execute(() -> ShardUpkeep.reconnect(s));
@@ -118,7 +114,7 @@ public final class Pool {
     }
 
     /** KILL: every client gets {@code reason} and every server is closed; the pool stays paused. */
-    public void killAll(String reason) {
+    void killAll(String reason) {
         paused = true;
         for (PoolShard s : shards) {
             s.loop().execute(() -> ShardUpkeep.kill(s, reason));

@@ -91,6 +91,9 @@ public final class PoolManager {
         LimitGroup dbLimit = dbLimits.computeIfAbsent(db.name(), k -> new LimitGroup(maxDb));
         LimitGroup userLimit = userLimits.computeIfAbsent(user, k -> new LimitGroup(maxUser));
         Pool pool = new Pool(pc, loops, connector, dbLimit, userLimit, metrics.pool(db.name(), user));
+        if (paused(db.name())) {
+            pool.paused(true);
+        }
         dbLimit.add(pool);
         userLimit.add(pool);
         return pool;
@@ -207,6 +210,94 @@ public final class PoolManager {
                 }
             });
         }
+    }
+
+    // ---- the console's controls: PAUSE, RESUME, DISABLE, ENABLE, RECONNECT, KILL ----
+
+    /** PAUSE with no database: every pool, those made later included. */
+    private volatile boolean pausedAll;
+    /** PAUSE db, and KILL db (which leaves the database paused, as in PgBouncer). */
+    private final java.util.Set<String> pausedDbs = ConcurrentHashMap.newKeySet();
+    /** DISABLE db: new logins to it are refused. */
+    private final java.util.Set<String> disabledDbs = ConcurrentHashMap.newKeySet();
+
+    /** PAUSE: {@code database} null for all. Servers close as released; clients queue. */
+    public void pause(String database) {
+        if (database == null) {
+            pausedAll = true;
+        } else {
+            pausedDbs.add(database);
+        }
+        applyPause();
+    }
+
+    /** RESUME: {@code database} null for the global pause (a paused database stays paused). */
+    public void resume(String database) {
+        if (database == null) {
+            pausedAll = false;
+        } else {
+            pausedDbs.remove(database);
+        }
+        applyPause();
+    }
+
+    public boolean pausedAll() {
+        return pausedAll;
+    }
+
+    public boolean paused(String database) {
+        return pausedAll || pausedDbs.contains(database);
+    }
+
+    /** True while PAUSE db (or KILL db) holds {@code database}, whatever the global pause. */
+    public boolean databasePaused(String database) {
+        return pausedDbs.contains(database);
+    }
+
+    private void applyPause() {
+        for (Pool p : pools.values()) {
+            p.paused(paused(p.config().database()));
+        }
+    }
+
+    public void disable(String database) {
+        disabledDbs.add(database);
+    }
+
+    public void enable(String database) {
+        disabledDbs.remove(database);
+    }
+
+    public boolean disabled(String database) {
+        return disabledDbs.contains(database);
+    }
+
+    /** RECONNECT: {@code database} null for all; every server replaced as it comes free. */
+    public void reconnect(String database) {
+        for (Pool p : pools.values()) {
+            if (database == null || database.equals(p.config().database())) {
+                p.reconnect();
+            }
+        }
+    }
+
+    /**
+     * KILL: {@code database} null for all; every client and server of it closed ("database
+     * removed", PgBouncer's words), and the database left paused until RESUME db.
+     */
+    public void kill(String database) {
+        for (Pool p : pools.values()) {
+            String db = p.config().database();
+            if (database == null || database.equals(db)) {
+                pausedDbs.add(db);
+                p.killAll("database removed");
+            }
+        }
+    }
+
+    /** The running auth_file, null when none is configured. */
+    public AuthFile authFile() {
+        return authFile;
     }
 
     /** The running config the pools were made from. */

@@ -166,7 +166,7 @@ public final class PoolShard {
         return new ConnectionRow(c.id(), c.user(), c.database(), state, c.channel().remoteAddress(),
                 c.channel().localAddress(), c.connectMillis(), since,
                 n.state == ClientState.WAITING ? (nowNanos - n.sinceNanos) / 1000 : 0,
-                linked == null ? 0 : linked.id(), 0, c.applicationName(), c.preparedStatements());
+                linked == null ? 0 : linked.id(), 0, c.applicationName(), c.preparedStatements(), false);
     }
 
     /** The one place a client's state changes, with the list it sits on and since when. */

@@ -178,7 +178,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         return new ConnectionRow(id, cfg.serverUser(), cfg.database(), st, channel == null ? null : channel.remoteAddress(),
                 channel == null ? null : channel.localAddress(), createdMillis, since, 0,
                 client == null ? 0 : client.id(), processId, app == null ? "" : app,
-                statements == null ? 0 : statements.size());
+                statements == null ? 0 : statements.size(), generation != shard.pool().generation());
     }
 
     /** Bytes relayed to the client since the last call: for its request's statistics. */

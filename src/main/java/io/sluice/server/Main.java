@@ -4,9 +4,12 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.FileAppender;
+import io.sluice.admin.Operator;
+import io.sluice.admin.SluiceVersion;
 import io.sluice.config.Config;
 import io.sluice.config.ConfigException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -81,13 +84,60 @@ public final class Main implements Callable<Integer> {
             return 2;
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            log.info("shutting down");
+        sluice.onExit(() -> {
             sluice.close();
             stopped.countDown();
+        });
+        // Other ways out (System.exit, a signal Sluice does not handle) still close cleanly.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (stopped.getCount() > 0) {
+                log.info("shutting down");
+                sluice.close();
+            }
         }, "sluice-shutdown"));
-        log.info("Sluice {} started", Version.version());
+        List<String> missing = Signals.install(new Signals.Actions() {
+            @Override
+            public void reload() {
+                sluice.reload();
+            }
+
+            @Override
+            public void shutdownWaitForClients() {
+                sluice.shutdown(Operator.Shutdown.WAIT_FOR_CLIENTS);
+            }
+
+            @Override
+            public void shutdownWaitForServers() {
+                sluice.shutdown(Operator.Shutdown.WAIT_FOR_SERVERS);
+            }
+
+            @Override
+            public void shutdownNow() {
+                sluice.shutdown(Operator.Shutdown.IMMEDIATE);
+            }
+
+            @Override
+            public void pause() {
+                sluice.pauseAll();
+            }
+
+            @Override
+            public void resume() {
+                sluice.resumeAll();
+            }
+
+            @Override
+            public boolean shuttingDown() {
+                return sluice.shuttingDown();
+            }
+        });
+        for (String m : missing) {
+            log.warn("signal not handled: {}", m);
+        }
+        log.info("process up: Sluice {} (PgBouncer {} compatible), transport {}", Version.version(),
+                "1.25.2", sluice.transportName());
         stopped.await();
+        log.info("stopped");
         return 0;
     }
 
@@ -106,16 +156,18 @@ public final class Main implements Callable<Integer> {
         logging.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).addAppender(app);
     }
 
-    /** Version from the jar manifest, or "dev" when run from classes. */
+    /** Sluice's version, as the build recorded it. */
     static final class Version implements CommandLine.IVersionProvider {
         static String version() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return v == null ? "dev" : v;
+            return SluiceVersion.VERSION;
         }
 
         @Override
         public String[] getVersion() {
-            return new String[] {"sluice " + version()};
+            return new String[] {"Sluice " + version(), "PgBouncer-compatible: 1.25.2 (admin console, configuration)",
+                "Netty " + io.netty.util.Version.identify().getOrDefault("netty-common",
+                        io.netty.util.Version.identify().values().iterator().next()).artifactVersion(),
+                "Java " + Runtime.version()};
         }
     }
 }

@@ -16,7 +16,10 @@ import io.sluice.config.Config;
 import io.sluice.config.ConfigDiff;
 import io.sluice.config.ConfigException;
 import io.sluice.config.Settings;
+import io.sluice.admin.Console;
+import io.sluice.admin.Operator;
 import io.sluice.metrics.Counters;
+import io.sluice.metrics.StatsWindow;
 import io.sluice.pool.PoolManager;
 import io.sluice.pool.PoolShard;
 import io.sluice.protocol.StartupDecoder;
@@ -44,7 +47,7 @@ import org.slf4j.LoggerFactory;
  * One running pooler: loads the config and auth_file, starts the event loops, binds the TCP
  * and Unix-socket listeners, runs upkeep, and shuts it all down.
  */
-public final class Sluice implements AutoCloseable {
+public final class Sluice implements AutoCloseable, Operator, Console.Settable {
     private static final Logger log = LoggerFactory.getLogger(Sluice.class);
 
     /** The running config: replaced whole by {@link #reload}. */
@@ -57,6 +60,15 @@ public final class Sluice implements AutoCloseable {
     private final PoolManager pools;
     /** Totals per pool, for the admin console. */
     private final Counters metrics = new Counters();
+    private final StatsWindow statsWindow = new StatsWindow(System.nanoTime());
+    private final Console console;
+    /** Null while running; the mode of the shutdown under way. */
+    private volatile Operator.Shutdown shutdownMode;
+    private final java.util.concurrent.atomic.AtomicBoolean exited = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Run once when a shutdown is complete (Main ends the process); closing is the caller's part. */
+    private volatile Runnable onExit = () -> { };
+    /** Run after each successful reload (Main reopens the logfile, for logrotate). */
+    private volatile Runnable onReload = () -> { };
     private final SessionContext sessions;
     private Path pidfile;
     private Path unixSocket;
@@ -97,6 +109,8 @@ public final class Sluice implements AutoCloseable {
                 config.settings().durationValue("cancel_wait_timeout"));
         this.pools = new PoolManager(config, authFile, loops, connector, metrics);
         this.sessions = new SessionContext(config, authFile, pools);
+        this.console = new Console(this, pools, metrics, statsWindow);
+        sessions.console(console);
     }
 
     /** The socket transport in use: io_uring, epoll or nio. */
@@ -184,6 +198,20 @@ public final class Sluice implements AutoCloseable {
         if (chooser.placesByLoad()) {
             scheduleLoadSampling();
         }
+        long period = Math.max(1, config.settings().intValue("stats_period"));
+        upkeepTicker.scheduleAtFixedRate(this::statsTick, period, period, TimeUnit.SECONDS);
+    }
+
+    /** Every stats_period: the averages move on, and PgBouncer's "stats:" line is logged (log_stats). */
+    private void statsTick() {
+        try {
+            StatsWindow.Averages a = statsWindow.tick(System.nanoTime(), metrics.byDatabase());
+            if (config.settings().booleanValue("log_stats")) {
+                log.info(a.logLine());
+            }
+        } catch (RuntimeException e) {
+            log.warn("stats: {}", e.toString());
+        }
     }
 
     private void scheduleLoadSampling() {
@@ -268,11 +296,135 @@ public final class Sluice implements AutoCloseable {
         return config;
     }
 
+    // ---- Operator: what the console and the signals ask of the process ----
+
+    /** What runs once a shutdown is complete (the process then ends). */
+    public void onExit(Runnable r) {
+        onExit = r;
+    }
+
+    /** What runs after each successful reload. */
+    public void onReload(Runnable r) {
+        onReload = r;
+    }
+
+    @Override
+    public int clientConnections() {
+        return sessions.clients().get();
+    }
+
+    @Override
+    public int listenPort() {
+        return config.settings().listenPort();
+    }
+
+    @Override
+    public boolean shuttingDown() {
+        return shutdownMode != null;
+    }
+
+    /**
+     * SHUTDOWN, SIGINT, SIGTERM: IMMEDIATE ends now; the waiting modes stop taking TCP
+     * connections (the Unix socket stays for the console), refuse new logins except to the
+     * console, and end once no server (WAIT_FOR_SERVERS: PAUSE, with waiting clients told
+     * "server shutting down") or no client (WAIT_FOR_CLIENTS) is left.
+     */
+    @Override
+    public synchronized void shutdown(Operator.Shutdown mode) {
+        if (mode == Operator.Shutdown.IMMEDIATE) {
+            exit();
+            return;
+        }
+        boolean first = shutdownMode == null;
+        shutdownMode = mode;
+        sessions.shuttingDown();
+        if (first) {
+            for (Channel ch : listeners) {
+                if (ch.localAddress() instanceof InetSocketAddress) {
+                    ch.close();
+                }
+            }
+            upkeepTicker.scheduleAtFixedRate(this::shutdownCheck, 333, 333, TimeUnit.MILLISECONDS);
+        }
+        if (mode == Operator.Shutdown.WAIT_FOR_SERVERS) {
+            pools.pause(null);
+            pools.forEachShard(shard -> shard.forEachClient(io.sluice.pool.ClientState.WAITING,
+                    n -> n.client().disconnect(io.sluice.protocol.SqlState.PROTOCOL_VIOLATION, "server shutting down")),
+                    Runnable::run, () -> { });
+        }
+    }
+
+    private void shutdownCheck() {
+        try {
+            Operator.Shutdown mode = shutdownMode;
+            if (mode == Operator.Shutdown.WAIT_FOR_SERVERS && totalServers() == 0) {
+                log.info("server connections dropped, exiting");
+                exit();
+            } else if (mode == Operator.Shutdown.WAIT_FOR_CLIENTS && sessions.clients().get() == 0) {
+                log.info("client connections dropped, exiting");
+                exit();
+            }
+        } catch (RuntimeException e) {
+            log.warn("shutdown check: {}", e.toString());
+        }
+    }
+
+    private int totalServers() {
+        int n = 0;
+        for (io.sluice.pool.Pool p : pools.pools()) {
+            n += p.serverCount();
+        }
+        return n;
+    }
+
+    /** Ends the process's work once: closing happens on a thread of its own, never on a loop. */
+    private void exit() {
+        if (exited.compareAndSet(false, true)) {
+            Thread t = new Thread(() -> onExit.run(), "sluice-exit");
+            t.start();
+        }
+    }
+
+    /** SIGUSR1: PAUSE of everything, with no console waiting for it. */
+    public void pauseAll() {
+        if (pools.pausedAll()) {
+            log.info("got SIGUSR1, but already paused/suspended");
+            return;
+        }
+        pools.pause(null);
+    }
+
+    /** SIGUSR2: RESUME. */
+    public void resumeAll() {
+        if (shuttingDown()) {
+            log.info("got SIGUSR2 while shutting down, ignoring");
+        } else if (!pools.pausedAll()) {
+            log.info("got SIGUSR2, but not paused/suspended");
+        } else {
+            pools.resume(null);
+        }
+    }
+
+    @Override
+    public synchronized String set(String key, String value) {
+        Config changed;
+        try {
+            changed = config.withSetting(key, value);
+        } catch (ConfigException e) {
+            return e.getMessage();
+        }
+        if (changed != config) {
+            apply(changed, sessions.authFile());
+        }
+        return null;
+    }
+
     /**
      * RELOAD: reads the config file and auth_file again and applies what changed, each pool's
      * part on its own loops. If either fails to load, the running config is kept whole and the
      * reason, with file and line, is returned (and logged); null on success.
      */
+    @Override
     public synchronized String reload() {
         Config running = config;
         Config loaded;
@@ -299,10 +451,15 @@ public final class Sluice implements AutoCloseable {
         diff.usersAdded().forEach(u -> log.info("RELOAD: user {} added", u.name()));
         diff.usersRemoved().forEach(u -> log.info("RELOAD: user {} removed", u.name()));
         diff.usersChanged().forEach(u -> log.info("RELOAD: user {} changed: {}", u.name(), u.changedKeys()));
+        apply(loaded, authFile);
+        onReload.run();
+        return null;
+    }
+
+    private void apply(Config loaded, AuthFile authFile) {
         config = loaded;
         sessions.reconfigure(loaded, authFile);
         pools.reconfigure(loaded, authFile);
-        return null;
     }
 
     /** The auth_file a config names, loaded; null when it names none. */
@@ -340,6 +497,7 @@ public final class Sluice implements AutoCloseable {
 
     @Override
     public void close() {
+        exited.set(true);
         upkeepTicker.shutdownNow();
         for (Channel ch : listeners) {
             ch.close().awaitUninterruptibly();

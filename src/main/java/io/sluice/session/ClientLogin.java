@@ -8,7 +8,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.sluice.config.DatabaseConfig;
 import io.sluice.config.Settings;
 import io.sluice.pool.Pool;
 import io.sluice.protocol.FrontendCodes;
@@ -206,7 +205,7 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
             return;
         }
         Settings settings = ctx.config().settings();
-        if (!DatabaseConfig.ADMIN_DATABASE.equals(database) && ctx.clients().get() > settings.maxClientConn()) {
+        if (!ConsoleRoute.isConsole(database) && ctx.clients().get() > settings.maxClientConn()) {
             fatal(SqlState.PROTOCOL_VIOLATION, "no more connections allowed (max_client_conn)");
             return;
         }
@@ -235,6 +234,24 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
     }
 
     private void authenticated() {
+        if (ConsoleRoute.isConsole(database) && ctx.console() != null) {
+            auth = null;
+            if (!ctx.console().allows(user)) {
+                ctx.preAuthLog().info("{} not allowed on the admin console", logId());
+                fatal(SqlState.PROTOCOL_VIOLATION, "not allowed");
+                return;
+            }
+            phase = Phase.IN;
+            return;
+        }
+        if (ctx.isShuttingDown()) {
+            fatal(SqlState.PROTOCOL_VIOLATION, "pooler is shutting down");
+            return;
+        }
+        if (ctx.pools().disabled(database)) {
+            fatal(SqlState.PROTOCOL_VIOLATION, "database \"" + database + "\" is disabled");
+            return;
+        }
         Optional<Pool> p = ctx.pools().pool(database, user);
         if (p.isEmpty()) {
             log.info("{} no such database", logId());
@@ -258,9 +275,15 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
         // Logged in: what it sent may now be kept in shared tables (never before: an
         // unauthenticated client must leave nothing behind).
         tracked.authenticated();
+        counted = false;
+        if (pool == null) {
+            // The admin console: counted out when it closes, as a pool's client is by its session.
+            channel.closeFuture().addListener(f -> ctx.clients().decrementAndGet());
+            c.pipeline().replace(this, "console", ctx.console().open(id, user, database, connectMillis));
+            return;
+        }
         ClientSession session = new ClientSession(ctx, id, ctx.trackedNames().share(database),
                 ctx.trackedNames().share(user), tracked, pool, connectMillis);
-        counted = false;
         c.pipeline().replace(this, "session", session);
     }
 

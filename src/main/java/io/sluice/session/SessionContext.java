@@ -57,6 +57,27 @@ public final class SessionContext {
         this.logDisconnections = loaded.settings().booleanValue("log_disconnections");
     }
 
+    private volatile ConsoleRoute console;
+    private volatile boolean shuttingDown;
+
+    /** A shutdown has begun: logins other than the console's are refused. */
+    public void shuttingDown() {
+        shuttingDown = true;
+    }
+
+    boolean isShuttingDown() {
+        return shuttingDown;
+    }
+
+    /** Where admin-database clients go; null: the console is not served (unit tests). */
+    ConsoleRoute console() {
+        return console;
+    }
+
+    public void console(ConsoleRoute route) {
+        this.console = route;
+    }
+
     /** log_connections: a line per successful client login. */
     boolean logConnections() {
         return logConnections;
