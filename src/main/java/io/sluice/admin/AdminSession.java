@@ -47,7 +47,8 @@ final class AdminSession extends ChannelInboundHandlerAdapter implements Message
     }
 
     String logId() {
-        return "C-" + id + " pgbouncer/" + user + "@" + (channel == null ? "?" : channel.remoteAddress());
+        return "C-" + id + ": pgbouncer/" + user + "@"
+                + (channel == null ? "?" : io.sluice.protocol.SocketNames.hostPort(channel.remoteAddress()));
     }
 
     /** True for admin_users (every command), false for stats_users (SHOW only). */
@@ -82,9 +83,7 @@ final class AdminSession extends ChannelInboundHandlerAdapter implements Message
         PgWriter.backendKeyData(out, (int) id, 0);
         PgWriter.readyForQuery(out, (byte) 'I');
         channel.writeAndFlush(out, channel.voidPromise());
-        if (console.logConnections()) {
-            log.info("{} login ok (admin console)", logId());
-        }
+
     }
 
     @Override
@@ -101,7 +100,8 @@ final class AdminSession extends ChannelInboundHandlerAdapter implements Message
         scanner.release();
         console.left(this);
         if (console.logDisconnections()) {
-            log.info("{} closed", logId());
+            log.info("{} closing because: {} (age={}s)", logId(), closing ? "client close request"
+                    : "client unexpected eof", (System.currentTimeMillis() - connectMillis) / 1000);
         }
     }
 

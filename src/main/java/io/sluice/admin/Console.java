@@ -237,9 +237,17 @@ public final class Console implements ConsoleRoute {
         return db;
     }
 
+    /**
+     * SETs drivers send at connect that the console ignores besides PgBouncer's fake parameters:
+     * pgjdbc sends these two, and PgBouncer's console answers them "SET failed", so pgjdbc could
+     * not use it. Ignored here, with PgBouncer's notice.
+     */
+    private static final Set<String> DRIVER_SETS = Set.of("extra_float_digits", "application_name");
+
     private void set(AdminSession s, AdminCommand cmd, Reply reply) {
         String key = cmd.arg();
-        if (FAKE_PARAMETERS.containsKey(key.toLowerCase(Locale.ROOT))) {
+        String lower = key.toLowerCase(Locale.ROOT);
+        if (FAKE_PARAMETERS.containsKey(lower) || DRIVER_SETS.contains(lower)) {
             reply.noticeAndTag("SET ignored", "SET");
             return;
         }

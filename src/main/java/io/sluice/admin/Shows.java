@@ -150,7 +150,7 @@ final class Shows {
             String value = st.value(key);
             String def = Settings.defaultValue(key);
             // PgBouncer shows an unset text setting as NULL, and its default too.
-            w.row().text(value.isEmpty() && def.isEmpty() ? null : value).text(def.isEmpty() ? null : def)
+            w.row().text(key).text(value.isEmpty() && def.isEmpty() ? null : value).text(def.isEmpty() ? null : def)
                     .text(Settings.reloadable(key) ? "yes" : "no");
         }
         done(w, reply);

@@ -452,7 +452,8 @@ public final class PoolShard {
     void loginDone(ServerConnection s) {
         pool.loginSucceeded();
         pool.rememberWelcome(s.parameters());
-        log.info("{} login ok (pid {})", s.logId(), s.processId());
+        log.info("{} new connection to server (from {}), backend pid {}", s.logId(),
+                io.sluice.protocol.SocketNames.hostPort(s.channel().localAddress()), s.processId());
         // A new server first serves a client of the loop that opened it. Handed on at once, it
         // served no one: two loops each short of their only server traded the slot for ever,
         // a new PostgreSQL backend each time (pool_size under the loops with waiting clients).
@@ -520,7 +521,7 @@ public final class PoolShard {
             return;
         }
         move(s, ServerState.CLOSED);
-        log.info("{} closed: {}", s.logId(), reason);
+        log.info("{} closing because: {} (age={}s)", s.logId(), reason, s.ageSeconds());
         if (was == ServerState.LOGIN) {
             ErrorFields err = s.loginError();
             if (err == null) {

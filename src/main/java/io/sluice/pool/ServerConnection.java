@@ -13,6 +13,7 @@ import io.sluice.protocol.PgReader.ErrorFields;
 import io.sluice.protocol.PgWriter;
 import io.sluice.protocol.ProtocolException;
 import io.sluice.protocol.Relay;
+import io.sluice.protocol.SocketNames;
 import io.sluice.protocol.TransactionState;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -181,6 +182,11 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 statements == null ? 0 : statements.size(), generation != shard.pool().generation());
     }
 
+    /** Seconds since it was opened, for "closing because: ... (age=Ns)". */
+    long ageSeconds() {
+        return (System.currentTimeMillis() - createdMillis) / 1000;
+    }
+
     /** Bytes relayed to the client since the last call: for its request's statistics. */
     public long takeBytesSent() {
         long n = bytesSent;
@@ -189,7 +195,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     }
 
     public String logId() {
-        return "S-" + id + " " + shard.pool().config() + "@" + (channel == null ? "?" : channel.remoteAddress());
+        return "S-" + id + ": " + shard.pool().config() + "@"
+                + (channel == null ? "?" : SocketNames.hostPort(channel.remoteAddress()));
     }
 
     // ---- used by the client's relay, on this loop ----

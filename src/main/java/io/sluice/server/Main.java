@@ -50,6 +50,8 @@ public final class Main implements Callable<Integer> {
     private boolean[] verbose = new boolean[0];
 
     public static void main(String[] args) {
+        // Before the first logger: the log line carries the pid, as PgBouncer's does.
+        System.setProperty("sluice.pid", Long.toString(ProcessHandle.current().pid()));
         int rc = new CommandLine(new Main()).execute(args);
         if (rc != 0) {
             System.exit(rc);
@@ -144,7 +146,7 @@ public final class Main implements Callable<Integer> {
     private static void addFileLog(LoggerContext logging, Path file) {
         PatternLayoutEncoder enc = new PatternLayoutEncoder();
         enc.setContext(logging);
-        enc.setPattern("%d{yyyy-MM-dd HH:mm:ss.SSS z} [%thread] %-5level %logger{0} %msg%n");
+        enc.setPattern("%d{yyyy-MM-dd HH:mm:ss.SSS z} [" + ProcessHandle.current().pid() + "] %pglevel %msg%n");
         enc.start();
         FileAppender<ILoggingEvent> app = new FileAppender<>();
         app.setContext(logging);

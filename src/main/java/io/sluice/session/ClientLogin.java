@@ -16,6 +16,7 @@ import io.sluice.protocol.MessageScanner;
 import io.sluice.protocol.MessageTooLargeException;
 import io.sluice.protocol.PgWriter;
 import io.sluice.protocol.ProtocolException;
+import io.sluice.protocol.SocketNames;
 import io.sluice.protocol.SqlState;
 import io.sluice.protocol.StartupDecoder;
 import io.sluice.protocol.StartupRequest;
@@ -71,6 +72,8 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
     /** Sluice is closing this client (a FATAL is on its way): later errors add nothing. */
     private boolean closing;
     private ScheduledFuture<?> loginTimeout;
+    /** Why Sluice closed it, for log_disconnections; null: the client went away. */
+    private String closeReason;
     /** When the client connected, wall clock (SHOW CLIENTS connect_time). */
     private final long connectMillis = System.currentTimeMillis();
 
@@ -150,7 +153,9 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
             scanner.release();
         }
         if (ctx.logDisconnections() && (was == Phase.AUTH || was == Phase.IN)) {
-            ctx.preAuthLog().info("{} closed", logId());
+            ctx.preAuthLog().info("{} closing because: {} (age={}s)", logId(),
+                    closeReason != null ? closeReason : "client unexpected eof",
+                    (System.currentTimeMillis() - connectMillis) / 1000);
         }
     }
 
@@ -241,6 +246,9 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
                 fatal(SqlState.PROTOCOL_VIOLATION, "not allowed");
                 return;
             }
+            if (ctx.logConnections()) {
+                log.info("{} login attempt: db={} user={} tls=no replication=no", logId(), database, user);
+            }
             phase = Phase.IN;
             return;
         }
@@ -259,6 +267,9 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
             return;
         }
         pool = p.get();
+        if (ctx.logConnections()) {
+            log.info("{} login attempt: db={} user={} tls=no replication=no", logId(), database, user);
+        }
         if (auth.scram() != null && auth.secretIsScram() && auth.scram().succeeded()) {
             pool.rememberScramKeys(auth.scram().clientKey(), auth.scram().keys().serverKey());
         }
@@ -345,18 +356,22 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
             return;
         }
         closing = true;
+        closeReason = message;
+        if (ctx.config().settings().booleanValue("log_pooler_errors")) {
+            ctx.preAuthLog().warn("{} pooler error: {}", logId(), message);
+        }
         sendFatal(channel, sqlState, message);
     }
 
     /** {@code C-12 db/user@127.0.0.1:5544}, with names cut short: anyone may send a 10 kB user name. */
     static String logId(long id, String database, String user, Channel channel) {
-        return "C-" + id + " " + shortName(database) + "/" + shortName(user)
-                + "@" + (channel == null ? "?" : channel.remoteAddress());
+        return "C-" + id + ": " + shortName(database, "(nodb)") + "/" + shortName(user, "(nouser)")
+                + "@" + (channel == null ? "?" : SocketNames.hostPort(channel.remoteAddress()));
     }
 
-    private static String shortName(String name) {
+    private static String shortName(String name, String none) {
         if (name == null) {
-            return "?";
+            return none;
         }
         return name.length() <= 64 ? name : name.substring(0, 60) + "...";
     }

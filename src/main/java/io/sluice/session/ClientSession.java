@@ -75,6 +75,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private ArrayDeque<ByteBuf> held;
     private PreparedStatements prepared;
     private ByteBuf out;
+    /** Why Sluice closed it, for log_disconnections; null: the client went away. */
+    private String closeReason;
     /** SHOW STATS accounting since the last report (see {@link #counted}); 0: none under way. */
     private long queryStartNanos;
     private long xactStartNanos;
@@ -202,6 +204,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             // Goodbye between transactions: nothing for a server to do, so none is taken
             // (taking one queued the client behind every waiter only to close it).
             buf.release();
+            closeReason = "client close request";
             channel.close();
             return;
         }
@@ -358,7 +361,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             shard.release(node, s);
         }
         if (ctx.logDisconnections()) {
-            log.info("{} closed", logId());
+            log.info("{} closing because: {} (age={}s)", logId(), closeReason != null ? closeReason
+                    : "client unexpected eof", (System.currentTimeMillis() - connectMillis) / 1000);
         }
     }
 
@@ -397,9 +401,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         PgWriter.readyForQuery(out, (byte) 'I');
         channel.writeAndFlush(out, channel.voidPromise());
         welcomeSent = true;
-        if (ctx.logConnections()) {
-            log.info("{} login ok", logId());
-        }
     }
 
     // ---- MessageScanner.Sink: client to server ----
@@ -463,6 +464,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 return true;
             default:
                 // Terminate: the client is done; the server goes back to the pool in channelInactive.
+                closeReason = "client close request";
                 channel.close();
                 return false;
         }
@@ -661,6 +663,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         closing = true;
+        closeReason = message;
+        if (ctx.config().settings().booleanValue("log_pooler_errors")) {
+            log.warn("{} pooler error: {}", logId(), message);
+        }
         ClientLogin.sendFatal(channel, sqlState, message);
     }
 }

@@ -22,6 +22,19 @@ final class PreAuthLog {
 
     /** Logs at INFO, unless this second's ration is spent. */
     void info(String format, Object... args) {
+        if (ration()) {
+            log.info(format, args);
+        }
+    }
+
+    /** Logs at WARN, unless this second's ration is spent. */
+    void warn(String format, Object... args) {
+        if (ration()) {
+            log.warn(format, args);
+        }
+    }
+
+    private boolean ration() {
         long now = System.nanoTime() / 1_000_000_000L;
         long was = second.get();
         if (now != was && second.compareAndSet(was, now)) {
@@ -33,9 +46,9 @@ final class PreAuthLog {
             }
         }
         if (inSecond.incrementAndGet() <= PER_SECOND) {
-            log.info(format, args);
-        } else {
-            leftOut.incrementAndGet();
+            return true;
         }
+        leftOut.incrementAndGet();
+        return false;
     }
 }
