@@ -221,6 +221,26 @@ public final class Config {
         return new Config(path, changed, databases, fallback, users, peers, warnings);
     }
 
+    /**
+     * The logfile a config file names, read as leniently as can be, for reporting why that
+     * file does not load; null when it cannot be told.
+     */
+    public static Path peekLogfile(Path iniFile) {
+        try {
+            IniReader.Result ini = IniReader.read(iniFile, Set.of(PGBOUNCER, DATABASES, USERS, PEERS));
+            Path file = null;
+            for (IniEntry e : ini.entries()) {
+                if (e.section().equals(PGBOUNCER) && e.key().equals("logfile") && !e.value().isBlank()) {
+                    Path p = Path.of(e.value().strip());
+                    file = p.isAbsolute() ? p : iniFile.toAbsolutePath().getParent().resolve(p);
+                }
+            }
+            return file;
+        } catch (ConfigException | RuntimeException e) {
+            return null;
+        }
+    }
+
     /** The main config file, as given to {@link #load}. */
     public Path path() {
         return path;

@@ -49,6 +49,22 @@ public final class Main implements Callable<Integer> {
     @Option(names = {"-v", "--verbose"}, description = "more logging (-v debug, -vv trace)")
     private boolean[] verbose = new boolean[0];
 
+    @Option(names = {"-q", "--quiet"}, description = "no logging to stderr (the logfile still gets it)")
+    private boolean quiet;
+
+    @Option(names = {"-d", "--daemon"}, description = "run in the background (needs pidfile), as PgBouncer's -d")
+    private boolean daemon;
+
+    @Option(names = {"-R", "--reboot"}, description = "online restart: not supported (see docs/admin.md)")
+    private boolean reboot;
+
+    @Option(names = {"-u", "--user"}, paramLabel = "USERNAME",
+            description = "the user to run as: Sluice cannot switch users, so it must be started as USERNAME")
+    private String user;
+
+    @Option(names = "--allow-root", description = "run as root (refused by default, as PgBouncer does)")
+    private boolean allowRoot;
+
     public static void main(String[] args) {
         // Before the first logger: the log line carries the pid, as PgBouncer's does.
         System.setProperty("sluice.pid", Long.toString(ProcessHandle.current().pid()));
@@ -66,6 +82,25 @@ public final class Main implements Callable<Integer> {
                     ? ch.qos.logback.classic.Level.TRACE : ch.qos.logback.classic.Level.DEBUG);
         }
         Logger log = LoggerFactory.getLogger(Main.class);
+        if (quiet || daemon) {
+            logging.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).detachAppender("STDERR");
+        }
+        if (reboot) {
+            System.err.println("sluice: online restart (-R) is not supported: PgBouncer deprecates it too; start the new"
+                    + " instance with so_reuseport, or restart (see docs/admin.md)");
+            return 1;
+        }
+        String me = System.getProperty("user.name");
+        if (user != null && !user.equals(me)) {
+            System.err.println("sluice: cannot switch to user " + user + " (a JVM cannot change its user): start Sluice as "
+                    + user + ", e.g. with systemd's User= or runuser -u " + user);
+            return 1;
+        }
+        if ("root".equals(me) && !allowRoot && !"root".equals(user)) {
+            System.err.println("sluice: Sluice should not run as root (as PgBouncer refuses to); run it as its own user,"
+                    + " or pass --allow-root");
+            return 1;
+        }
         if (!Transport.NAMES.contains(transport)) {
             System.err.println("sluice: unknown --transport '" + transport + "': use one of " + Transport.NAMES);
             return 2;
@@ -74,17 +109,47 @@ public final class Main implements Callable<Integer> {
             System.err.println("sluice: --threads and --pack-clients take a number from 1, --pack-cpu one from 0 to 100");
             return 2;
         }
+        if (daemon) {
+            return Daemon.start(config);
+        }
         Sluice sluice;
+        FileAppender<ILoggingEvent>[] logfile = new FileAppender[1];
         try {
             Config loaded = Config.load(config);
             if (loaded.settings().logfile() != null) {
-                addFileLog(logging, loaded.settings().logfile());
+                logfile[0] = addFileLog(logging, loaded.settings().logfile());
             }
             sluice = Sluice.start(loaded, threads, packClients, packCpu, transport);
         } catch (ConfigException e) {
-            System.err.println("sluice: configuration error: " + e.getMessage());
+            // To the logfile as well, where the operator of a service looks first.
+            Path file = Config.peekLogfile(config);
+            if (file != null && logfile[0] == null) {
+                logfile[0] = addFileLog(logging, file);
+            }
+            log.error("configuration error: {}", e.getMessage());
+            if (quiet || daemon) {
+                System.err.println("sluice: configuration error: " + e.getMessage());
+            }
             return 2;
+        } catch (StartException e) {
+            log.error("{}", e.getMessage());
+            if (quiet) {
+                System.err.println("sluice: " + e.getMessage());
+            }
+            return 1;
         }
+        sluice.onReload(() -> {
+            // logrotate: the file is opened again, under the (possibly new) logfile name.
+            Path file = sluice.config().settings().logfile();
+            if (logfile[0] != null) {
+                logfile[0].stop();
+                logging.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).detachAppender(logfile[0]);
+                logfile[0] = null;
+            }
+            if (file != null) {
+                logfile[0] = addFileLog(logging, file);
+            }
+        });
         CountDownLatch stopped = new CountDownLatch(1);
         sluice.onExit(() -> {
             sluice.close();
@@ -138,12 +203,12 @@ public final class Main implements Callable<Integer> {
         }
         log.info("process up: Sluice {} (PgBouncer {} compatible), transport {}", Version.version(),
                 "1.25.2", sluice.transportName());
+        SystemdNotify.ready(log);
         stopped.await();
-        log.info("stopped");
         return 0;
     }
 
-    private static void addFileLog(LoggerContext logging, Path file) {
+    private static FileAppender<ILoggingEvent> addFileLog(LoggerContext logging, Path file) {
         PatternLayoutEncoder enc = new PatternLayoutEncoder();
         enc.setContext(logging);
         enc.setPattern("%d{yyyy-MM-dd HH:mm:ss.SSS z} [" + ProcessHandle.current().pid() + "] %pglevel %msg%n");
@@ -156,6 +221,7 @@ public final class Main implements Callable<Integer> {
         app.setEncoder(enc);
         app.start();
         logging.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).addAppender(app);
+        return app;
     }
 
     /** Sluice's version, as the build recorded it. */

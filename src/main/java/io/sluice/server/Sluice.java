@@ -127,7 +127,7 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
      * io_uring, epoll, nio).
      */
     public static Sluice start(Config config, int threads, int packClients, int packCpu, String transport)
-            throws ConfigException, IOException, InterruptedException {
+            throws ConfigException, IOException, InterruptedException, StartException {
         for (String w : config.warnings()) {
             log.warn(w);
         }
@@ -135,15 +135,27 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
         Sluice sluice = new Sluice(config, authFile, threads, packClients, packCpu, transport);
         try {
             sluice.bind();
-        } catch (IOException | RuntimeException | InterruptedException e) {
+        } catch (IOException | RuntimeException | InterruptedException | StartException e) {
             sluice.close();
             throw e;
         }
         return sluice;
     }
 
-    private void bind() throws IOException, InterruptedException {
+    private void bind() throws IOException, InterruptedException, StartException {
         Settings s = config.settings();
+        // The pidfile first, as PgBouncer does: a second instance stops before it takes anything.
+        if (s.pidfile() != null) {
+            Path file = s.pidfile();
+            long other = runningPid(file);
+            if (other > 0) {
+                throw new StartException("pidfile " + file + " holds pid " + other + " of a running process:"
+                        + " another instance is running");
+            }
+            pidfile = file;
+            Files.writeString(pidfile, ProcessHandle.current().pid() + "\n", StandardCharsets.US_ASCII);
+        }
+
         String why = transport.fallbackReason();
         log.info("transport {} with {} event loops{}", transport.name(), listenersCount(),
                 why == null ? "" : " (" + why + ")");
@@ -159,15 +171,27 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
         for (String addr : s.listenAddr()) {
             SocketAddress sa = addr.equals("*") ? new InetSocketAddress(s.listenPort())
                     : new InetSocketAddress(addr, s.listenPort());
-            Channel ch = tcp.bind(sa).sync().channel();
+            Channel ch;
+            try {
+                ch = tcp.bind(sa).sync().channel();
+            } catch (Exception e) {
+                // One line naming what could not be had, not a stack trace.
+                throw new StartException("could not listen on " + addr + ":" + s.listenPort() + ": " + bindReason(e));
+            }
             chooser.untrack(ch);
             listeners.add(ch);
             log.info("listening on {}", ch.localAddress());
         }
         if (!s.unixSocketDir().isEmpty()) {
             Path dir = Path.of(s.unixSocketDir());
-            unixSocket = dir.resolve(".s.PGSQL." + s.listenPort());
-            Files.deleteIfExists(unixSocket);
+            Path socket = dir.resolve(".s.PGSQL." + s.listenPort());
+            if (Files.exists(socket) && socketAnswers(socket)) {
+                throw new StartException("unix socket " + socket + " is in use: another Sluice or PgBouncer"
+                        + " is running on port " + s.listenPort());
+            }
+            // Left behind by a process that is gone: nothing listens on it.
+            Files.deleteIfExists(socket);
+            unixSocket = socket;
             ServerBootstrap unix = new ServerBootstrap().group(group)
                     .channel(transport.serverDomainChannel())
                     .handler(listenerInitializer())
@@ -178,10 +202,6 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
             listeners.add(ch);
             setMode(unixSocket, s.unixSocketMode());
             log.info("listening on unix:{}", unixSocket);
-        }
-        if (s.pidfile() != null) {
-            pidfile = s.pidfile();
-            Files.writeString(pidfile, ProcessHandle.current().pid() + "\n", StandardCharsets.US_ASCII);
         }
         pools.createForcedUserPools();
         upkeepTicker.scheduleAtFixedRate(() -> {
@@ -212,6 +232,39 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
         } catch (RuntimeException e) {
             log.warn("stats: {}", e.toString());
         }
+    }
+
+    private static String bindReason(Exception e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        String m = t.getMessage() == null ? t.toString() : t.getMessage();
+        return m.toLowerCase(java.util.Locale.ROOT).contains("address already in use") ? "address already in use" : m;
+    }
+
+    /** True when something accepts connections on the Unix socket {@code path}. */
+    private static boolean socketAnswers(Path path) {
+        try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(
+                java.net.StandardProtocolFamily.UNIX)) {
+            return ch.connect(java.net.UnixDomainSocketAddress.of(path));
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    /** The pid in {@code pidfile} when that process is alive (and not this one), else 0. */
+    private static long runningPid(Path pidfile) {
+        try {
+            String text = Files.readString(pidfile, StandardCharsets.US_ASCII).strip();
+            long pid = Long.parseLong(text);
+            if (pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                return pid;
+            }
+        } catch (IOException | NumberFormatException e) {
+            // No pidfile, or not one of ours: free to take.
+        }
+        return 0;
     }
 
     private void scheduleLoadSampling() {

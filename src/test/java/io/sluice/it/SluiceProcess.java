@@ -39,17 +39,28 @@ final class SluiceProcess implements AutoCloseable {
 
     /** As above, with {@code javaOpts} in place of bin/sluice's JVM flags when not null. */
     static SluiceProcess start(String databases, String settings, int maxFiles, String javaOpts) throws Exception {
+        return start(databases, settings, maxFiles, javaOpts, "");
+    }
+
+    /**
+     * As above; {@code shellPrefix} runs in the launching shell first (e.g. {@code trap '' INT;}
+     * to start Sluice with SIGINT ignored, as a job started in the background is).
+     */
+    static SluiceProcess start(String databases, String settings, int maxFiles, String javaOpts, String shellPrefix)
+            throws Exception {
         Path dir = Files.createTempDirectory("sluice-proc");
         Files.writeString(dir.resolve("userlist.txt"), SluiceHarness.USERLIST);
         int port = SluiceHarness.freePort();
         Files.writeString(dir.resolve("pgbouncer.ini"), "[databases]\n"
                 + databases.replace("${PG_PORT}", String.valueOf(TestPostgres.port()))
                 + "\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = " + port
-                + "\nunix_socket_dir =\nauth_file = userlist.txt\n" + settings + "\n");
+                + "\nunix_socket_dir =\nauth_file = userlist.txt\n" + settings.replace("${DIR}", dir.toString()) + "\n");
         Path log = dir.resolve("sluice.log");
         Path sluice = Path.of("bin/sluice").toAbsolutePath();
-        String cmd = (maxFiles > 0 ? "ulimit -n " + maxFiles + "; " : "") + "exec " + sluice
-                + " --transport " + SluiceHarness.transport() + " " + dir.resolve("pgbouncer.ini");
+        String cmd = shellPrefix + (maxFiles > 0 ? "ulimit -n " + maxFiles + "; " : "") + "exec " + sluice
+                + " --transport " + SluiceHarness.transport()
+                + ("root".equals(System.getProperty("user.name")) ? " --allow-root " : " ")
+                + dir.resolve("pgbouncer.ini");
         ProcessBuilder pb = new ProcessBuilder("bash", "-c", cmd).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         if (javaOpts != null) {
@@ -58,7 +69,7 @@ final class SluiceProcess implements AutoCloseable {
         Process p = pb.start();
         SluiceProcess s = new SluiceProcess(p, dir, log, port);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!s.log().contains("Sluice") || !s.log().contains("started")) {
+        while (!s.log().contains("process up: Sluice")) {
             if (!p.isAlive() || System.nanoTime() > deadline) {
                 String out = s.log();
                 s.close();
@@ -67,6 +78,15 @@ final class SluiceProcess implements AutoCloseable {
             Thread.sleep(100);
         }
         return s;
+    }
+
+    /** The directory of its pgbouncer.ini, userlist.txt and log ({@code ${DIR}} in settings). */
+    Path dir() {
+        return dir;
+    }
+
+    Process process() {
+        return process;
     }
 
     int port() {
