@@ -30,6 +30,7 @@ public final class QuickStart {
                 "listen_port = " + System.getProperty("sluice.port", "6432"),
                 "unix_socket_dir = " + dir,
                 "auth_type = trust",
+                "admin_users = postgres",
                 "auth_file = userlist.txt",
                 "pool_mode = session",
                 "default_pool_size = 20",
@@ -38,6 +39,7 @@ public final class QuickStart {
                 ""));
         System.err.println("Embedded PostgreSQL on 127.0.0.1:" + pgPort + "; config " + ini);
         System.err.println("Connect with:  psql -h 127.0.0.1 -p 6432 -U postgres postgres   (Ctrl-C stops)");
+        System.err.println("Admin console: psql -h 127.0.0.1 -p 6432 -U postgres pgbouncer -c 'SHOW POOLS'");
         Main.main(new String[] {ini.toString()});
     }
 }
