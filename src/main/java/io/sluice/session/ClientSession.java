@@ -23,7 +23,6 @@ import io.sluice.protocol.PgWriter;
 import io.sluice.protocol.ProtocolException;
 import io.sluice.protocol.Relay;
 import io.sluice.protocol.SqlState;
-import java.util.ArrayDeque;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,21 +67,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private boolean closing;
     /** Server bytes may skip this client's pipeline (see {@link Relay}). */
     private boolean bypass;
-    /**
-     * Client bytes that arrived before a server was linked, with the replies they will owe.
-     * Created on first use: most clients never have bytes waiting.
-     */
-    private ArrayDeque<ByteBuf> held;
+    /** Client reads waiting for a server (see {@link #hold}). */
+    private final HeldBytes held = new HeldBytes();
     private PreparedStatements prepared;
     private ByteBuf out;
     /** Why Sluice closed it, for log_disconnections; null: the client went away. */
     private String closeReason;
-    /** SHOW STATS accounting since the last report (see {@link #counted}); 0: none under way. */
-    private long queryStartNanos;
-    private long xactStartNanos;
-    private int queries;
-    private int transactions;
-    private long received;
+    /** SHOW STATS accounting since the last report. */
+    private final RequestStats stats = new RequestStats();
 
     /** A client {@link ClientLogin} let in, to {@code pool}; it counts in the client total until it closes. */
     ClientSession(SessionContext ctx, long id, String database, String user, TrackedParameters tracked, Pool pool,
@@ -208,7 +200,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             channel.close();
             return;
         }
-        counted(buf.readableBytes());
+        stats.read(buf.readableBytes());
         switch (node.state()) {
             case ACTIVE:
                 if (!syncing) {
@@ -227,68 +219,22 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     /**
-     * Counts a read for SHOW STATS as PgBouncer does: a query begins with the first bytes after
-     * the last request ended, a transaction with the first query after the last one ended.
-     */
-    private void counted(int bytes) {
-        received += bytes;
-        if (queryStartNanos == 0) {
-            queryStartNanos = System.nanoTime();
-            queries++;
-            if (xactStartNanos == 0) {
-                xactStartNanos = queryStartNanos;
-                transactions++;
-            }
-        }
-    }
-
-    /** The request is over (its last ReadyForQuery, with {@code status}): reported to the pool's metrics. */
-    private void requestDone(byte status) {
-        if (queryStartNanos == 0) {
-            return;
-        }
-        long now = System.nanoTime();
-        long queryNanos = now - queryStartNanos;
-        queryStartNanos = 0;
-        long xactNanos = 0;
-        if (status == 'I') {
-            xactNanos = now - xactStartNanos;
-            xactStartNanos = 0;
-        }
-        pool.metrics().request(queries, transactions, queryNanos, xactNanos, received, server.takeBytesSent());
-        queries = 0;
-        transactions = 0;
-        received = 0;
-    }
-
-    /**
      * Bytes with no server to go to yet are kept as they came, and read again once one is
      * linked: what they turn into (prepared statements above all) depends on that server.
      * Reading stops once more than {@link #HOLD_WITHOUT_PAUSE} bytes wait (while the client
      * waits for a server, or for a parameter sync), so little more than that is held.
      */
     private void hold(ByteBuf buf) {
-        if (held == null) {
-            held = new ArrayDeque<>(2);
-        }
-        held.addLast(buf);
+        held.add(buf);
         if (node.state() == ClientState.IDLE) {
             // With an idle server at hand this links it and relays the bytes at once.
             shard.acquire(node);
         }
-        if ((node.state() == ClientState.WAITING || syncing) && heldBytes() > HOLD_WITHOUT_PAUSE) {
+        if ((node.state() == ClientState.WAITING || syncing) && held.bytes() > HOLD_WITHOUT_PAUSE) {
             // Stop reading (a system call each way) only when a client sends on while it
             // waits: a query and its Sync are a few bytes, and the client then waits itself.
             channel.config().setAutoRead(false);
         }
-    }
-
-    private int heldBytes() {
-        int n = 0;
-        for (ByteBuf b : held) {
-            n += b.readableBytes();
-        }
-        return n;
     }
 
     /** Relays one read's worth of client bytes to the linked server. */
@@ -341,7 +287,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (registered) {
             ctx.cancels().remove(cancelPid, cancelKey, this);
         }
-        releaseHeld();
+        held.release();
         if (out != null) {
             out.release();
             out = null;
@@ -539,18 +485,18 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         ByteBuf b;
         boolean any = false;
         try {
-            while (node.state() == ClientState.ACTIVE && server != null && held != null && (b = held.pollFirst()) != null) {
+            while (node.state() == ClientState.ACTIVE && server != null && (b = held.poll()) != null) {
                 scanBatch(b);
                 any = true;
             }
         } catch (RuntimeException e) {
             // Often called from the server's read (a server freed by another client, or a
             // login done): this client's bad bytes must end this client, not that read.
-            releaseHeld();
+            held.release();
             failed(e);
             return;
         }
-        releaseHeld();
+        held.release();
         if (node.state() != ClientState.ACTIVE || server == null) {
             return;
         }
@@ -568,13 +514,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
-    private void releaseHeld() {
-        ByteBuf b;
-        while (held != null && (b = held.pollFirst()) != null) {
-            b.release();
-        }
-    }
-
     @Override
     public boolean withholdsReady() {
         return poolMode == PoolMode.STATEMENT;
@@ -583,7 +522,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public void serverReady(byte status) {
         if (!server.owesReply()) {
-            requestDone(status);
+            stats.done(status, server.takeBytesSent(), pool.metrics());
         }
         if (poolMode == PoolMode.STATEMENT) {
             if (status != 'I') {
