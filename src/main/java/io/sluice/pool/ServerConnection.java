@@ -88,8 +88,11 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         this.generation = shard.pool().generation();
         PoolConfig config = shard.pool().config();
         this.login = new ServerLogin(config, shard.pool());
-        this.statements = config.tracksPreparedStatements()
-                ? new ServerStatements(config.maxPreparedStatements()) : null;
+        // Every server can serve a client that tracks prepared statements, whatever its pool's
+        // mode now: a reload that changes pool_mode leaves connected clients in the mode they
+        // logged in with, and a transaction-mode client given a server without the tracker
+        // failed on its first query. Untracked clients' replies pass through it untouched.
+        this.statements = new ServerStatements(Math.max(1, config.maxPreparedStatements()));
         this.owed = new ReplyLedger(statements);
     }
 
@@ -326,7 +329,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         // Part of a message already relayed: the client must not get Sluice's FATAL as its rest.
-        boolean midMessage = scanner != null && !scanner.atBoundary();
+        boolean midMessage = scanner != null && scanner.relayingMessage();
         if (scanner != null) {
             scanner.release();
         }

@@ -100,6 +100,14 @@ public final class MessageScanner {
         return state == HEADER && headerSeen == 0 && !broken;
     }
 
+    /**
+     * True in the middle of a message whose first bytes were already passed on: what received
+     * them holds half a message, and nothing may be sent after it.
+     */
+    public boolean relayingMessage() {
+        return state == BODY_PASS;
+    }
+
     /** Releases a partly assembled body. Call when the connection closes. */
     public void release() {
         if (pending != null) {

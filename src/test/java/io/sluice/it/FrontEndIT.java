@@ -205,8 +205,9 @@ class FrontEndIT {
         Path ini = dir.resolve("pgbouncer.ini");
         Files.writeString(ini, "[databases]\n* = host=127.0.0.1\n\n[pgbouncer]\nauth_type = trust\nlisten_port = abc\n");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String root = "root".equals(System.getProperty("user.name")) ? "--allow-root" : "-q";
         Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                "io.sluice.server.Main", ini.toString()).redirectErrorStream(true).start();
+                "io.sluice.server.Main", root, ini.toString()).redirectErrorStream(true).start();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.exitValue()).isEqualTo(2);
@@ -214,7 +215,7 @@ class FrontEndIT {
 
         Files.writeString(ini, "[databases]\n* = host=127.0.0.1 colour=blue\n\n[pgbouncer]\nauth_type = trust\n");
         p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                "io.sluice.server.Main", ini.toString()).redirectErrorStream(true).start();
+                "io.sluice.server.Main", root, ini.toString()).redirectErrorStream(true).start();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.exitValue()).isEqualTo(2);

@@ -110,6 +110,74 @@ class SignalsIT {
     }
 
     @Test
+    void hupChangesPoolSizeAndModeUnderPgbenchLoadWithNoFailedTransaction() throws Exception {
+        TestPostgres.loadPgbench();
+        try (SluiceProcess p = SluiceProcess.start(DBS, SETTINGS, 0, null)) {
+            java.util.concurrent.CompletableFuture<SluiceHarness.PsqlResult> bench =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                        try {
+                            return SluiceHarness.run("pgbench", "-n", "-S", "-c", "10", "-j", "2", "-T", "5",
+                                    "postgresql://md5user:md5pass@127.0.0.1:" + p.port() + "/tx");
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    });
+            Thread.sleep(1500);
+            Path ini = p.dir().resolve("pgbouncer.ini");
+            Files.writeString(ini, Files.readString(ini).replace("pool_size=2 pool_mode=transaction",
+                    "pool_size=5 pool_mode=session"));
+            signal(p, "HUP");
+            awaitLog(p, "RELOAD: DatabaseChange[tx:");
+            Thread.sleep(1000);
+            Files.writeString(ini, Files.readString(ini).replace("pool_size=5 pool_mode=session",
+                    "pool_size=1 pool_mode=transaction"));
+            signal(p, "HUP");
+            SluiceHarness.PsqlResult run = bench.get(60, TimeUnit.SECONDS);
+            assertThat(run.exitCode()).as(run.output()).isZero();
+            assertThat(run.output()).contains("number of failed transactions: 0 (0.000%)");
+            try (Connection admin = connect(p, "pgbouncer");
+                    var rs = admin.createStatement().executeQuery("SHOW POOLS")) {
+                while (rs.next()) {
+                    if (rs.getString("database").equals("tx")) {
+                        assertThat(rs.getString("pool_mode")).isEqualTo("transaction");
+                        assertThat(rs.getInt("sv_active") + rs.getInt("sv_idle")).as("servers at pool_size 1")
+                                .isLessThanOrEqualTo(1);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void systemdIsToldWhenSluiceIsReady() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(io.netty.channel.epoll.Epoll.isAvailable(), "needs epoll");
+        Path socket = Files.createTempDirectory("sluice-notify").resolve("notify");
+        java.util.concurrent.BlockingQueue<String> got = new java.util.concurrent.LinkedBlockingQueue<>();
+        io.netty.channel.MultiThreadIoEventLoopGroup group = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
+                io.netty.channel.epoll.EpollIoHandler.newFactory());
+        try {
+            io.netty.channel.Channel ch = new io.netty.bootstrap.Bootstrap().group(group)
+                    .channel(io.netty.channel.epoll.EpollDomainDatagramChannel.class)
+                    .handler(new io.netty.channel.SimpleChannelInboundHandler<io.netty.channel.unix.DomainDatagramPacket>() {
+                        @Override
+                        protected void channelRead0(io.netty.channel.ChannelHandlerContext ctx,
+                                io.netty.channel.unix.DomainDatagramPacket msg) {
+                            got.add(msg.content().toString(java.nio.charset.StandardCharsets.UTF_8));
+                        }
+                    }).bind(new io.netty.channel.unix.DomainSocketAddress(socket.toString())).sync().channel();
+            try (SluiceProcess p = SluiceProcess.start(DBS, SETTINGS, 0, null,
+                    "export NOTIFY_SOCKET=" + socket + "; ")) {
+                String message = got.poll(30, TimeUnit.SECONDS);
+                assertThat(message).contains("READY=1").contains("MAINPID=" + p.pid());
+            } finally {
+                ch.close().sync();
+            }
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+
+    @Test
     void sigintShutsDownEvenWhenStartedWithSigintIgnored() throws Exception {
         try (SluiceProcess p = SluiceProcess.start(DBS, SETTINGS, 0, null, "trap '' INT; ")) {
             try (Connection c = connect(p, "tx")) {
