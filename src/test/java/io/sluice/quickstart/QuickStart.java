@@ -40,6 +40,8 @@ public final class QuickStart {
         System.err.println("Embedded PostgreSQL on 127.0.0.1:" + pgPort + "; config " + ini);
         System.err.println("Connect with:  psql -h 127.0.0.1 -p 6432 -U postgres postgres   (Ctrl-C stops)");
         System.err.println("Admin console: psql -h 127.0.0.1 -p 6432 -U postgres pgbouncer -c 'SHOW POOLS'");
-        Main.main(new String[] {ini.toString()});
+        // A throwaway setup, often in a container where everything runs as root: allowed here.
+        boolean root = "root".equals(System.getProperty("user.name"));
+        Main.main(root ? new String[] {"--allow-root", ini.toString()} : new String[] {ini.toString()});
     }
 }
