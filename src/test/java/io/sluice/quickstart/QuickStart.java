@@ -42,6 +42,12 @@ public final class QuickStart {
         System.err.println("Admin console: psql -h 127.0.0.1 -p 6432 -U postgres pgbouncer -c 'SHOW POOLS'");
         // A throwaway setup, often in a container where everything runs as root: allowed here.
         boolean root = "root".equals(System.getProperty("user.name"));
-        Main.main(root ? new String[] {"--allow-root", ini.toString()} : new String[] {ini.toString()});
+        try {
+            Main.main(root ? new String[] {"--allow-root", ini.toString()} : new String[] {ini.toString()});
+        } finally {
+            // Sluice handles Ctrl-C itself now (a shutdown, then main returns): the embedded
+            // PostgreSQL is stopped here rather than left to a JVM shutdown hook.
+            TestPostgres.get().close();
+        }
     }
 }
