@@ -72,14 +72,14 @@ final class Shows {
                 done(w, reply);
             }
             case "config" -> config(s, reply);
-            case "databases" -> snapshot(false, s, snaps -> databases(s, snaps, reply));
-            case "users" -> snapshot(false, s, snaps -> users(s, snaps, reply));
-            case "pools" -> snapshot(false, s, snaps -> pools(s, snaps, reply));
-            case "clients" -> snapshot(true, s, snaps -> connections(s, snaps, true, false, false, reply));
-            case "servers" -> snapshot(true, s, snaps -> connections(s, snaps, false, true, false, reply));
-            case "sockets" -> snapshot(true, s, snaps -> connections(s, snaps, true, true, true, reply));
-            case "active_sockets" -> snapshot(true, s, snaps -> connections(s, snaps, true, true, true, reply));
-            case "lists" -> snapshot(false, s, snaps -> lists(s, snaps, reply));
+            case "databases" -> snapshot(false, s, reply, snaps -> databases(s, snaps, reply));
+            case "users" -> snapshot(false, s, reply, snaps -> users(s, snaps, reply));
+            case "pools" -> snapshot(false, s, reply, snaps -> pools(s, snaps, reply));
+            case "clients" -> snapshot(true, s, reply, snaps -> connections(s, snaps, true, false, false, reply));
+            case "servers" -> snapshot(true, s, reply, snaps -> connections(s, snaps, false, true, false, reply));
+            case "sockets" -> snapshot(true, s, reply, snaps -> connections(s, snaps, true, true, true, reply));
+            case "active_sockets" -> snapshot(true, s, reply, snaps -> connections(s, snaps, true, true, true, reply));
+            case "lists" -> snapshot(false, s, reply, snaps -> lists(s, snaps, reply));
             case "state" -> state(s, reply);
             case "mem" -> mem(s, reply);
             case "stats" -> statsShows.stats(s, reply, true, true, "total_", "avg_");
@@ -112,8 +112,21 @@ final class Shows {
         reply.result(w.out());
     }
 
-    private void snapshot(boolean rows, AdminSession s, Consumer<List<ShardSnapshot>> then) {
-        console.pools().snapshot(rows, s.channel().eventLoop(), then);
+    /**
+     * Runs {@code then} with a snapshot of every pool, on {@code s}'s loop. A failure there is
+     * the command's error: thrown on the loop it would leave the console waiting for ever.
+     */
+    private void snapshot(boolean rows, AdminSession s, Console.Reply reply, Consumer<List<ShardSnapshot>> then) {
+        console.pools().snapshot(rows, s.channel().eventLoop(), snaps -> {
+            try {
+                then.accept(snaps);
+            } catch (AdminException e) {
+                reply.error(e);
+            } catch (RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(Shows.class).error("{} SHOW failed", s.logId(), e);
+                reply.error(new AdminException("command failed: " + e));
+            }
+        });
     }
 
     // ---- HELP, CONFIG, STATE, MEM ----
@@ -516,7 +529,7 @@ final class Shows {
 
     /** WAIT_CLOSE: runs {@code then} once no server of {@code db} (null: any) is waiting to be replaced. */
     void whenNoServersToReplace(String db, AdminSession s, Runnable then) {
-        snapshot(false, s, snaps -> {
+        console.pools().snapshot(false, s.channel().eventLoop(), snaps -> {
             int n = 0;
             for (ShardSnapshot snap : snaps) {
                 if (db == null || db.equals(snap.pool().config().database())) {
