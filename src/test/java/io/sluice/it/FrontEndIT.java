@@ -221,4 +221,41 @@ class FrontEndIT {
         assertThat(p.exitValue()).isEqualTo(2);
         assertThat(output).contains(ini + ":2:").contains("unrecognized connection parameter: colour");
     }
+
+    private static String[] run(String... args) throws Exception {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(javaBin, "-cp",
+                System.getProperty("java.class.path"), "io.sluice.server.Main"));
+        cmd.addAll(java.util.List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        return new String[] {Integer.toString(p.exitValue()),
+            new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8)};
+    }
+
+    @Test
+    void theCommandLineServiceFilesUse() throws Exception {
+        String[] v = run("-V");
+        assertThat(v[0]).isEqualTo("0");
+        assertThat(v[1]).containsPattern("Sluice \\d+\\.\\d+").doesNotContain("dev").contains("PgBouncer-compatible: 1.25.2");
+        String[] r = run("-R", "any.ini");
+        assertThat(r[0]).isEqualTo("1");
+        assertThat(r[1]).contains("online restart (-R) is not supported");
+        Path dir = Files.createTempDirectory("sluice-cli");
+        Path log = dir.resolve("sluice.log");
+        Path ini = dir.resolve("pgbouncer.ini");
+        Files.writeString(ini, "[databases]\n* = host=127.0.0.1\n\n[pgbouncer]\nlogfile = " + log
+                + "\nauth_type = trust\nlisten_port = abc\n");
+        String root = "root".equals(System.getProperty("user.name")) ? "--allow-root" : "-q";
+        String[] bad = run(root, ini.toString());
+        assertThat(bad[0]).isEqualTo("2");
+        assertThat(bad[1]).contains(ini + ":7: listen_port:");
+        assertThat(Files.readString(log)).as("a fatal configuration error reaches the logfile too")
+                .contains("ERROR configuration error: " + ini + ":7: listen_port:");
+        if ("root".equals(System.getProperty("user.name"))) {
+            String[] refused = run(ini.toString());
+            assertThat(refused[0]).isEqualTo("1");
+            assertThat(refused[1]).contains("should not run as root").contains("--allow-root");
+        }
+    }
 }

@@ -149,6 +149,52 @@ class SignalsIT {
     }
 
     @Test
+    void logsAreInPgBouncersFormatWithStatsAndTheLogfileIsReopenedOnHup() throws Exception {
+        String settings = SETTINGS + "\nlogfile = ${DIR}/sluice-file.log\nstats_period = 1";
+        try (SluiceProcess p = SluiceProcess.start(DBS, settings, 0, null)) {
+            try (Connection c = connect(p, "tx")) {
+                assertThat(scalar(c, "select 1")).isEqualTo("1");
+            }
+            awaitLog(p, "closing because: client close request");
+            awaitLog(p, "LOG stats: ");
+            String line = "\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3} \\S+ \\[" + p.pid() + "\\] ";
+            assertThat(p.log()).containsPattern(line + "LOG C-\\d+: tx/md5user@127\\.0\\.0\\.1:\\d+ login attempt:"
+                    + " db=tx user=md5user tls=no replication=no")
+                    .containsPattern(line + "LOG C-\\d+: tx/md5user@127\\.0\\.0\\.1:\\d+ closing because:"
+                            + " client close request \\(age=\\d+s\\)")
+                    .containsPattern(line + "LOG stats: \\d+ xacts/s, \\d+ queries/s, \\d+ client parses/s, \\d+ server"
+                            + " parses/s, \\d+ binds/s, \\d+ client logins/s, in \\d+ B/s, out \\d+ B/s, xact \\d+ us,"
+                            + " query \\d+ us, wait \\d+ us")
+                    .doesNotContain("md5pass");
+            // logrotate: the file is moved away, SIGHUP, and Sluice writes a new one.
+            Path file = p.dir().resolve("sluice-file.log");
+            assertThat(Files.readString(file)).contains("login attempt: db=tx");
+            Files.move(file, p.dir().resolve("sluice-file.log.1"));
+            signal(p, "HUP");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            while ((!Files.exists(file) || !Files.readString(file).contains("LOG stats: "))
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertThat(file).exists();
+            assertThat(Files.readString(file)).contains("LOG stats: ");
+        }
+    }
+
+    @Test
+    void aPortInUseIsOneClearLine() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getByName("127.0.0.1"))) {
+            String settings = SETTINGS.replace("pidfile = ${DIR}/sluice.pid\n", "") + "\nlisten_port = "
+                    + taken.getLocalPort();
+            IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> SluiceProcess.start(DBS, settings, 0, null).close());
+            assertThat(e.getMessage()).contains("could not listen on 127.0.0.1:" + taken.getLocalPort()
+                    + ": address already in use").doesNotContain("Exception").doesNotContain("\tat ");
+        }
+    }
+
+    @Test
     void systemdIsToldWhenSluiceIsReady() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(io.netty.channel.epoll.Epoll.isAvailable(), "needs epoll");
         Path socket = Files.createTempDirectory("sluice-notify").resolve("notify");
