@@ -35,8 +35,8 @@ final class Daemon {
             System.err.println("sluice: daemon needs pidfile configured");
             return 1;
         }
-        ProcessHandle.Info info = ProcessHandle.current().info();
-        if (info.command().isEmpty() || info.arguments().isEmpty()) {
+        List<String> self = commandLine();
+        if (self.isEmpty()) {
             System.err.println("sluice: -d: cannot read this process's command line to start it again");
             return 1;
         }
@@ -44,8 +44,7 @@ final class Daemon {
         if (new File("/usr/bin/setsid").canExecute()) {
             cmd.add("/usr/bin/setsid");
         }
-        cmd.add(info.command().get());
-        for (String a : info.arguments().get()) {
+        for (String a : self) {
             if (!a.equals("-d") && !a.equals("--daemon")) {
                 cmd.add(a);
             }
@@ -71,5 +70,28 @@ final class Daemon {
         }
         System.err.println("sluice: the background process did not write " + pidfile + " within " + WAIT_SECONDS + " s");
         return 1;
+    }
+
+    /**
+     * This JVM's command line, java first. /proc/self/cmdline is whole where ProcessHandle's
+     * view of the arguments may be missing (it was, for a long class path).
+     */
+    private static List<String> commandLine() throws IOException {
+        Path proc = Path.of("/proc/self/cmdline");
+        if (Files.isReadable(proc)) {
+            String all = new String(Files.readAllBytes(proc), StandardCharsets.UTF_8);
+            List<String> out = new ArrayList<>(List.of(all.split("\0")));
+            out.removeIf(String::isEmpty);
+            if (!out.isEmpty()) {
+                return out;
+            }
+        }
+        ProcessHandle.Info info = ProcessHandle.current().info();
+        List<String> out = new ArrayList<>();
+        if (info.command().isPresent() && info.arguments().isPresent()) {
+            out.add(info.command().get());
+            out.addAll(List.of(info.arguments().get()));
+        }
+        return out;
     }
 }

@@ -258,4 +258,29 @@ class FrontEndIT {
             assertThat(refused[1]).contains("should not run as root").contains("--allow-root");
         }
     }
+
+    @Test
+    void daemonReturnsOnceTheBackgroundProcessHasWrittenThePidfile() throws Exception {
+        Path dir = Files.createTempDirectory("sluice-daemon");
+        Path pidfile = dir.resolve("sluice.pid");
+        Path ini = dir.resolve("pgbouncer.ini");
+        Files.writeString(ini, "[databases]\n* = host=127.0.0.1 port=" + TestPostgres.port() + "\n\n[pgbouncer]\n"
+                + "listen_addr = 127.0.0.1\nlisten_port = " + SluiceHarness.freePort() + "\nunix_socket_dir =\n"
+                + "auth_type = trust\npidfile = " + pidfile + "\nlogfile = " + dir.resolve("sluice.log") + "\n");
+        String root = "root".equals(System.getProperty("user.name")) ? "--allow-root" : "-q";
+        String[] noPidfile = run(root, "-d", dir.resolve("missing.ini").toString());
+        assertThat(noPidfile[0]).isNotEqualTo("0");
+        String[] started = run(root, "-d", ini.toString());
+        assertThat(started[0]).as(started[1]).isEqualTo("0");
+        long pid = Long.parseLong(Files.readString(pidfile).strip());
+        ProcessHandle daemon = ProcessHandle.of(pid).orElseThrow();
+        try {
+            assertThat(daemon.isAlive()).isTrue();
+            assertThat(Files.readString(dir.resolve("sluice.log"))).contains("process up: Sluice");
+        } finally {
+            daemon.destroy();
+            daemon.onExit().get(20, TimeUnit.SECONDS);
+        }
+        assertThat(pidfile).as("removed on SIGTERM").doesNotExist();
+    }
 }
