@@ -30,7 +30,8 @@ public final class Settings {
             "client_login_timeout", "track_extra_parameters", "application_name_add_host",
             "conffile", "job_name", "server_idle_timeout", "server_lifetime", "query_wait_timeout",
             "max_prepared_statements", "log_connections", "log_disconnections", "cancel_wait_timeout",
-            "admin_users", "stats_users", "stats_period", "log_stats", "log_pooler_errors");
+            "admin_users", "stats_users", "stats_period", "log_stats", "log_pooler_errors", "query_timeout",
+            "idle_transaction_timeout", "client_idle_timeout", "transaction_timeout");
 
     private final Map<String, String> explicit;
     private final Path baseDir;

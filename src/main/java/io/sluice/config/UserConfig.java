@@ -51,4 +51,18 @@ public record UserConfig(String name, PoolMode poolMode, Integer poolSize, Integ
         }
         return new UserConfig(e.key(), poolMode, poolSize, reservePoolSize, maxUserConnections, kv);
     }
+
+    /**
+     * The user's own value of a timeout ([users] query_timeout, idle_transaction_timeout,
+     * transaction_timeout, client_idle_timeout, query_wait_timeout), empty when unset or 0: as in
+     * PgBouncer, only a value above 0 overrides the [pgbouncer] one.
+     */
+    public java.util.Optional<java.time.Duration> timeout(String key) {
+        String v = raw.get(key);
+        if (v == null) {
+            return java.util.Optional.empty();
+        }
+        java.time.Duration d = Values.parseSeconds(v);
+        return d.isZero() ? java.util.Optional.empty() : java.util.Optional.of(d);
+    }
 }

@@ -55,6 +55,12 @@ public interface PoolClient {
     /** The server linked to it now, null for none. */
     ServerConnection linkedServer();
 
+    /** When its running request began (System.nanoTime), 0 when none runs: for query_timeout. */
+    long requestStartNanos();
+
+    /** When its open transaction began (System.nanoTime), 0 when none is open: for transaction_timeout. */
+    long transactionStartNanos();
+
     /** Its number, as in {@code C-12} and SHOW CLIENTS' id. */
     long id();
 

@@ -36,7 +36,11 @@ public record PoolConfig(
         Duration queryWaitTimeout,
         Duration serverIdleTimeout,
         Duration serverLifetime,
-        int maxPreparedStatements) {
+        int maxPreparedStatements,
+        Duration queryTimeout,
+        Duration idleTransactionTimeout,
+        Duration clientIdleTimeout,
+        Duration transactionTimeout) {
 
     /** Whether named prepared statements are tracked and rewritten (transaction and statement modes). */
     public boolean tracksPreparedStatements() {

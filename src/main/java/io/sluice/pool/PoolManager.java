@@ -160,8 +160,10 @@ public final class PoolManager {
         PoolConfig pc = new PoolConfig(db.name(), user, user, secret, db.effectiveDbname(), host, db.port(),
                 startup, mode, poolSize, minPool, reserve, s.reservePoolTimeout(), db.connectQuery(),
                 s.serverResetQuery() == null ? "" : s.serverResetQuery(), s.serverResetQueryAlways(),
-                s.serverLoginRetry(), s.serverConnectTimeout(), s.queryWaitTimeout(), s.serverIdleTimeout(),
-                s.serverLifetime(), s.maxPreparedStatements());
+                s.serverLoginRetry(), s.serverConnectTimeout(), timeout(s, uc, "query_wait_timeout"),
+                s.serverIdleTimeout(), s.serverLifetime(), s.maxPreparedStatements(), timeout(s, uc, "query_timeout"),
+                timeout(s, uc, "idle_transaction_timeout"), timeout(s, uc, "client_idle_timeout"),
+                timeout(s, uc, "transaction_timeout"));
         return pc;
     }
 
@@ -303,6 +305,15 @@ public final class PoolManager {
     /** The running config the pools were made from. */
     public Config config() {
         return config;
+    }
+
+    /**
+     * A client timeout of the pool's user: its [users] value when above 0, else [pgbouncer]'s.
+     * The pool's user is the forced user of a database that has one (PgBouncer takes the login
+     * user's; pools here are per server user).
+     */
+    private static java.time.Duration timeout(Settings s, Optional<UserConfig> uc, String key) {
+        return uc.flatMap(u -> u.timeout(key)).orElse(s.durationValue(key));
     }
 
     /** Every shard of every pool that lives on {@code loop}, for that loop's upkeep. */

@@ -331,6 +331,11 @@ public final class PoolShard {
         reuse(s);
     }
 
+    /** Sends a cancel for {@code s}'s running query and does not wait for its outcome (the server is closing). */
+    void cancelAndForget(ServerConnection s) {
+        connector.cancel(s, outcome -> { });
+    }
+
     /** A server its client gave back clean: rolled back, reset or freed, by the pool's rules. */
     private void reuse(ServerConnection s) {
         if (s.generation != pool.generation()) {

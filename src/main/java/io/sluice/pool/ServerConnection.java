@@ -68,6 +68,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private final ReplyLedger owed;
     private ErrorFields internalError;
     private boolean wroteToClient;
+    /** When it last said ReadyForQuery inside a transaction (System.nanoTime): idle_transaction_timeout. */
+    long readyInTransactionNanos;
     /** Bytes relayed to clients since {@link #takeBytesSent} was last called (SHOW STATS total_sent). */
     private long bytesSent;
     private String closeReason;
@@ -152,6 +154,11 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         return tx == TransactionState.IDLE && !owesReply();
     }
 
+    /** Inside a transaction with nothing running: the client holds it idle. */
+    boolean idleInTransaction() {
+        return tx != TransactionState.IDLE && !owesReply();
+    }
+
     boolean isInTransaction() {
         return tx != TransactionState.IDLE;
     }
@@ -222,6 +229,11 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         owed.internal(queries.length);
         internalError = null;
         channel.writeAndFlush(out, channel.voidPromise());
+    }
+
+    /** The client linked to it now, null for none. */
+    PoolClient linkedClient() {
+        return client;
     }
 
     void link(PoolClient c) {
@@ -455,6 +467,10 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     private boolean onReady(byte status) {
         tx = TransactionState.of(status);
+        if (tx != TransactionState.IDLE) {
+            // In a transaction that the client may leave idle: idle_transaction_timeout counts from here.
+            readyInTransactionNanos = System.nanoTime();
+        }
         if (owed.ready()) {
             if (owed.internalRunning()) {
                 return true;

@@ -45,6 +45,52 @@ final class ShardUpkeep {
         }
     }
 
+    /**
+     * query_timeout (a request running too long), idle_transaction_timeout (a client holding
+     * its server idle inside a transaction), transaction_timeout (a transaction open too long)
+     * and client_idle_timeout (a client without a server idle too long), as PgBouncer's janitor
+     * applies them: the server is closed, never reused,
+     * and the client told why.
+     */
+    private static void clientTimeouts(PoolShard shard, PoolConfig cfg, long now) {
+        long query = cfg.queryTimeout().toNanos();
+        long idleTx = cfg.idleTransactionTimeout().toNanos();
+        long clientIdle = cfg.clientIdleTimeout().toNanos();
+        long tx = cfg.transactionTimeout().toNanos();
+        if (query > 0 || idleTx > 0 || tx > 0) {
+            shard.servers[ServerState.ACTIVE.ordinal()].forEach(s -> {
+                PoolClient c = s.linkedClient();
+                if (c == null) {
+                    return;
+                }
+                long started = c.requestStartNanos();
+                String why = null;
+                if (query > 0 && started != 0 && now - started > query) {
+                    why = "query timeout";
+                } else if (idleTx > 0 && s.idleInTransaction() && now - s.readyInTransactionNanos > idleTx) {
+                    why = "idle transaction timeout";
+                } else if (tx > 0 && c.transactionStartNanos() != 0 && now - c.transactionStartNanos() > tx) {
+                    why = "transaction timeout";
+                }
+                if (why != null) {
+                    // Cancel first: a backend busy in a long query would run it to its end.
+                    if (started != 0 && s.processId() != 0) {
+                        shard.cancelAndForget(s);
+                    }
+                    shard.retire(s, why);
+                    c.disconnect(SqlState.PROTOCOL_VIOLATION, why);
+                }
+            });
+        }
+        if (clientIdle > 0) {
+            shard.clients[ClientState.IDLE.ordinal()].forEach(n -> {
+                if (now - n.sinceNanos() > clientIdle) {
+                    n.client().disconnect(SqlState.PROTOCOL_VIOLATION, "client_idle_timeout");
+                }
+            });
+        }
+    }
+
     /** PAUSE or KILL reached this loop: idle servers and logins close now, the others once released. */
     static void paused(PoolShard shard) {
         shard.login.forEach(s -> shard.retire(s, "pause mode"));
@@ -73,13 +119,19 @@ final class ShardUpkeep {
                 shard.pool().requestDonation(shard);
             }
             long timeout = cfg.queryWaitTimeout().toNanos();
-            while (timeout > 0 && !shard.waiters.isEmpty()
-                    && now - shard.waiters.peekFirst().sinceNanos() > timeout) {
-                ClientNode w = shard.waiters.peekFirst();
-                shard.move(w, ClientState.IDLE, now);
-                w.client().disconnect(SqlState.PROTOCOL_VIOLATION, "query_wait_timeout");
-            }
+            long queryTimeout = cfg.queryTimeout().toNanos();
+            shard.waiters.forEach(w -> {
+                long waited = now - w.sinceNanos();
+                // query_timeout covers the wait too, as in PgBouncer; it is checked first.
+                String why = queryTimeout > 0 && waited > queryTimeout ? "query_timeout"
+                        : timeout > 0 && waited > timeout ? "query_wait_timeout" : null;
+                if (why != null) {
+                    shard.move(w, ClientState.IDLE, now);
+                    w.client().disconnect(SqlState.PROTOCOL_VIOLATION, why);
+                }
+            });
         }
+        clientTimeouts(shard, cfg, now);
         long idleTimeout = cfg.serverIdleTimeout().toNanos();
         long lifetime = cfg.serverLifetime().toNanos();
         shard.idle.forEach(s -> {

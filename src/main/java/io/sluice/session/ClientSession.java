@@ -131,6 +131,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     @Override
+    public long requestStartNanos() {
+        return stats.startNanos();
+    }
+
+    @Override
+    public long transactionStartNanos() {
+        return stats.transactionStartNanos();
+    }
+
+    @Override
     public ServerConnection linkedServer() {
         return server;
     }

@@ -15,6 +15,16 @@ final class RequestStats {
     private int transactions;
     private long received;
 
+    /** When the running request began (System.nanoTime); 0 when none runs. */
+    long startNanos() {
+        return queryStartNanos;
+    }
+
+    /** When the open transaction began (System.nanoTime); 0 when none is open. */
+    long transactionStartNanos() {
+        return xactStartNanos;
+    }
+
     /** A read of {@code bytes} from the client. */
     void read(int bytes) {
         received += bytes;
