@@ -269,10 +269,11 @@ public final class PoolShard {
             throw new IllegalStateException(n.client().logId() + " is " + n.state);
         }
         ServerConnection s = idle.peekLast();
-        while (s != null && !s.channel().isActive()) {
+        while (s != null && (!s.channel().isActive() || s.generation != pool.generation())) {
             // Closed by PostgreSQL (or a network error) in this very loop turn: its
-            // channelInactive, which takes it off the list, is a task away.
-            retire(s, "server closed the connection");
+            // channelInactive, which takes it off the list, is a task away. Or logged in under
+            // settings a reload or RECONNECT just replaced, before this loop has heard of it.
+            retire(s, s.channel().isActive() ? "database configuration changed" : "server closed the connection");
             s = idle.peekLast();
         }
         if (s != null && !pool.paused()) {
