@@ -174,23 +174,8 @@ public final class PoolManager {
      */
     public void snapshot(boolean rows, java.util.concurrent.Executor replyOn,
             java.util.function.Consumer<List<ShardSnapshot>> done) {
-        List<Pool> all = new ArrayList<>(pools.values());
         List<ShardSnapshot> out = java.util.Collections.synchronizedList(new ArrayList<>());
-        java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(loops.length);
-        for (int i = 0; i < loops.length; i++) {
-            int loop = i;
-            loops[i].execute(() -> {
-                try {
-                    for (Pool p : all) {
-                        out.add(p.shard(loop).snapshot(rows));
-                    }
-                } finally {
-                    if (left.decrementAndGet() == 0) {
-                        replyOn.execute(() -> done.accept(List.copyOf(out)));
-                    }
-                }
-            });
-        }
+        forEachShard(shard -> out.add(shard.snapshot(rows)), replyOn, () -> done.accept(List.copyOf(out)));
     }
 
     /** Runs {@code action} on every shard of every pool, each on its own loop; then {@code done} on {@code replyOn}. */

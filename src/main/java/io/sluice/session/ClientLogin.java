@@ -5,7 +5,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.config.Settings;
@@ -13,7 +12,6 @@ import io.sluice.pool.Pool;
 import io.sluice.protocol.FrontendCodes;
 import io.sluice.protocol.MemoryBudget;
 import io.sluice.protocol.MessageScanner;
-import io.sluice.protocol.MessageTooLargeException;
 import io.sluice.protocol.PgWriter;
 import io.sluice.protocol.ProtocolException;
 import io.sluice.protocol.SocketNames;
@@ -161,21 +159,14 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
 
     @Override
     public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
-        Throwable t = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-        boolean protocol = t instanceof ProtocolException || t instanceof IndexOutOfBoundsException;
+        ClientFailure f = ClientFailure.of(cause);
         if (!closing) {
-            ctx.preAuthLog().info("{} {}: {}", logId(), protocol ? "protocol error" : "closing", t.getMessage());
+            ctx.preAuthLog().info("{} {}: {}", logId(), f.protocol() ? "protocol error" : "closing",
+                    f.cause().getMessage());
         }
-        if (t instanceof MessageTooLargeException) {
-            fatal(SqlState.PROGRAM_LIMIT_EXCEEDED, t.getMessage());
-        } else if (t instanceof ProtocolException) {
-            fatal(SqlState.PROTOCOL_VIOLATION, t.getMessage());
-        } else if (t instanceof IndexOutOfBoundsException) {
-            // A message body shorter than the fields its type has: PostgreSQL's words for it.
-            fatal(SqlState.PROTOCOL_VIOLATION, "invalid message format");
+        if (f.sqlState() != null) {
+            fatal(f.sqlState(), f.message());
         } else {
-            // I/O errors, and Sluice's own failures, an allocation that failed among them: this
-            // connection ends, the loop and every other connection go on.
             closing = true;
             channel.close();
         }

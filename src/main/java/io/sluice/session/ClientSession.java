@@ -5,7 +5,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.config.PoolMode;
 import io.sluice.pool.Pool;
@@ -17,10 +16,8 @@ import io.sluice.pool.ClientState;
 import io.sluice.protocol.BackendCodes;
 import io.sluice.protocol.FrontendCodes;
 import io.sluice.protocol.MessageScanner;
-import io.sluice.protocol.MessageTooLargeException;
 import io.sluice.protocol.PgReader.ErrorFields;
 import io.sluice.protocol.PgWriter;
-import io.sluice.protocol.ProtocolException;
 import io.sluice.protocol.Relay;
 import io.sluice.protocol.SqlState;
 import java.util.List;
@@ -328,22 +325,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void failed(Throwable cause) {
-        Throwable t = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-        boolean protocol = t instanceof ProtocolException || t instanceof IndexOutOfBoundsException;
+        ClientFailure f = ClientFailure.of(cause);
         if (!closing) {
             // Once: a connection on its way out may report every write that fails after that.
-            log.info("{} {}: {}", logId(), protocol ? "protocol error" : "closing", t.toString());
+            log.info("{} {}: {}", logId(), f.protocol() ? "protocol error" : "closing", f.cause().toString());
         }
-        if (t instanceof MessageTooLargeException) {
-            fatal(SqlState.PROGRAM_LIMIT_EXCEEDED, t.getMessage());
-        } else if (t instanceof ProtocolException) {
-            fatal(SqlState.PROTOCOL_VIOLATION, t.getMessage());
-        } else if (t instanceof IndexOutOfBoundsException) {
-            // A message body shorter than the fields its type has: PostgreSQL's words for it.
-            fatal(SqlState.PROTOCOL_VIOLATION, "invalid message format");
+        if (f.sqlState() != null) {
+            fatal(f.sqlState(), f.message());
         } else {
-            // I/O errors, and Sluice's own failures, an allocation that failed (OutOfMemoryError)
-            // among them: this connection ends, the loop and every other connection go on.
             closing = true;
             channel.close();
         }
