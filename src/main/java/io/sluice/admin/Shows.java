@@ -224,20 +224,19 @@ final class Shows {
             }
             DatabaseConfig d = dbs.get(name);
             int servers = 0;
-            int clients = 0;
             for (ShardSnapshot snap : snaps) {
                 if (snap.pool().config().database().equals(name)) {
                     servers += liveServers(snap);
-                    clients += liveClients(snap);
                 }
             }
             String hosts = d.hosts().isEmpty() ? null : String.join(",", d.hosts());
             w.row().text(name).text(hosts).int4(d.port()).text(d.effectiveDbname()).text(d.user())
                     .int4(or(d.poolSize(), st.defaultPoolSize())).int4(or(d.minPoolSize(), st.minPoolSize()))
-                    .int4(or(d.reservePoolSize(), st.reservePoolSize())).int4(st.serverLifetime().toSeconds())
+                    .int4(or(d.reservePoolSize(), st.reservePoolSize())).int4((d.serverLifetime() != null ? d.serverLifetime() : st.serverLifetime()).toSeconds())
                     .text(d.poolMode() == null ? null : d.poolMode().toString().toLowerCase(Locale.ROOT))
                     .text(loadBalance(d)).int4(or(d.maxDbConnections(), st.maxDbConnections())).int4(servers)
-                    .int4(0).int4(clients).int4(console.pools().databasePaused(name) ? 1 : 0)
+                    .int4(console.pools().maxDbClientConnections(name)).int4(console.pools().databaseClients(name))
+                    .int4(console.pools().databasePaused(name) ? 1 : 0)
                     .int4(console.pools().disabled(name) ? 1 : 0);
         }
         done(w, reply);
@@ -283,11 +282,9 @@ final class Shows {
         for (String name : names) {
             UserConfig u = c.users().get(name);
             int servers = 0;
-            int clients = 0;
             for (ShardSnapshot snap : snaps) {
                 if (snap.pool().config().serverUser().equals(name)) {
                     servers += liveServers(snap);
-                    clients += liveClients(snap);
                 }
             }
             Integer maxUser = u == null ? null : u.maxUserConnections();
@@ -295,7 +292,7 @@ final class Shows {
                     .text(padded(u == null ? null : u.reservePoolSize()))
                     .text(u == null || u.poolMode() == null ? null : u.poolMode().toString().toLowerCase(Locale.ROOT))
                     .int4(maxUser != null && maxUser > 0 ? maxUser : st.maxUserConnections()).int4(servers)
-                    .int4(0).int4(clients);
+                    .int4(console.pools().maxUserClientConnections(name)).int4(console.pools().userClients(name));
         }
         done(w, reply);
     }

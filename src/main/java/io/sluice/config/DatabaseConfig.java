@@ -27,12 +27,26 @@ public record DatabaseConfig(String name, List<String> hosts, int port, String d
 
     /** Keys PgBouncer accepts that Sluice keeps only in {@link #raw()} for now. */
     static final Set<String> RAW_ONLY = Set.of("auth_user", "auth_query", "auth_dbname",
-            "max_db_client_connections", "server_lifetime", "load_balance_hosts");
+            "load_balance_hosts");
 
     public DatabaseConfig {
         Objects.requireNonNull(name, "name");
         hosts = hosts == null ? List.of() : List.copyOf(hosts);
         raw = raw == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(raw));
+    }
+
+    /** max_db_client_connections of this entry, null when not given or 0 (the [pgbouncer] value applies). */
+    public Integer maxDbClientConnections() {
+        String v = raw.get("max_db_client_connections");
+        int n = v == null ? 0 : Values.parseInt(v, 0, Integer.MAX_VALUE);
+        return n == 0 ? null : n;
+    }
+
+    /** server_lifetime of this entry when given and above 0, else null (the [pgbouncer] value applies). */
+    public java.time.Duration serverLifetime() {
+        String v = raw.get("server_lifetime");
+        java.time.Duration d = v == null ? null : Values.parseSeconds(v);
+        return d == null || d.isZero() ? null : d;
     }
 
     /** The server-side database name: {@code dbname} if given, else the entry's own name. */

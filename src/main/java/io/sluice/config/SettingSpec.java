@@ -35,6 +35,8 @@ final class SettingSpec {
         POOL_MODE,
         /** PgBouncer's auth_type spellings. */
         AUTH_TYPE,
+        /** reset or close: session_state_policy. */
+        STATE_POLICY,
         /** libpq's sslmode values. */
         SSLMODE,
         /**
@@ -100,6 +102,8 @@ final class SettingSpec {
         add("max_db_connections", "0", Kind.COUNT, true);
         add("max_packet_size", "2147483647", Kind.POSITIVE, true);
         add("max_prepared_statements", "200", Kind.COUNT, true);
+        // Sluice's own: clients logging in at once (see PendingLogins).
+        add("max_unauthenticated_clients", "1000", Kind.COUNT, true);
         add("max_user_client_connections", "0", Kind.COUNT, true);
         add("max_user_connections", "0", Kind.COUNT, true);
         add("min_pool_size", "0", Kind.COUNT, true);
@@ -134,6 +138,8 @@ final class SettingSpec {
         add("server_tls_protocols", "secure", Kind.STRING, true);
         add("server_tls_sslmode", "prefer", Kind.SSLMODE, true);
         add("service_name", "", Kind.STRING, false);
+        // Sluice's own: what a transaction-mode client's leftover session state does (see PoolShard).
+        add("session_state_policy", "reset", Kind.STATE_POLICY, true);
         add("so_reuseport", "0", Kind.BOOL, false);
         add("stats_period", "60", Kind.COUNT, true);
         add("stats_users", "", Kind.STRING, true);
@@ -179,7 +185,7 @@ final class SettingSpec {
             case OCTAL_MODE -> Values.parseOctalMode(value);
             case POOL_MODE -> PoolMode.parse(value);
             case AUTH_TYPE -> AuthType.parse(value);
-            case SSLMODE -> value.strip().toLowerCase(java.util.Locale.ROOT);
+            case SSLMODE, STATE_POLICY -> value.strip().toLowerCase(java.util.Locale.ROOT);
             case NAME_LIST -> Values.commaList(value);
         };
     }
@@ -211,6 +217,13 @@ final class SettingSpec {
                     case "disable", "allow", "prefer", "require", "verify-ca", "verify-full" -> { }
                     default -> throw new IllegalArgumentException("invalid sslmode \"" + value
                             + "\" (expected disable, allow, prefer, require, verify-ca or verify-full)");
+                }
+            }
+            case STATE_POLICY -> {
+                String v = value.strip().toLowerCase(java.util.Locale.ROOT);
+                if (!v.equals("reset") && !v.equals("close")) {
+                    throw new IllegalArgumentException("invalid session_state_policy \"" + value
+                            + "\" (expected reset or close)");
                 }
             }
             case NAME_LIST -> {

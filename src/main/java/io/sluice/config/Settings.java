@@ -31,7 +31,11 @@ public final class Settings {
             "conffile", "job_name", "server_idle_timeout", "server_lifetime", "query_wait_timeout",
             "max_prepared_statements", "log_connections", "log_disconnections", "cancel_wait_timeout",
             "admin_users", "stats_users", "stats_period", "log_stats", "log_pooler_errors", "query_timeout",
-            "idle_transaction_timeout", "client_idle_timeout", "transaction_timeout");
+            "idle_transaction_timeout", "client_idle_timeout", "transaction_timeout",
+            "max_db_client_connections", "max_user_client_connections", "query_wait_notify",
+            "server_check_query", "server_check_delay", "server_fast_close", "tcp_keepalive", "tcp_keepidle",
+            "tcp_keepintvl", "tcp_keepcnt", "tcp_user_timeout", "tcp_socket_buffer", "tcp_defer_accept",
+            "max_unauthenticated_clients", "session_state_policy");
 
     private final Map<String, String> explicit;
     private final Path baseDir;
@@ -54,6 +58,7 @@ public final class Settings {
     private final int maxPacketSize;
     private final Duration clientLoginTimeout;
     private final boolean applicationNameAddHost;
+    private final TcpSettings tcp;
 
     /**
      * Checks every explicit entry (file, line and key in the error) and fixes the typed values.
@@ -100,9 +105,13 @@ public final class Settings {
         this.maxPacketSize = intValue("max_packet_size");
         this.clientLoginTimeout = durationValue("client_login_timeout");
         this.applicationNameAddHost = booleanValue("application_name_add_host");
+        this.tcp = TcpSettings.of(this);
     }
 
     /** Every known setting's name, alphabetical. */
+    /** Settings of Sluice's own, not PgBouncer's: PgBouncer would refuse a file that has them. */
+    public static final Set<String> SLUICE_ONLY = Set.of("max_unauthenticated_clients", "session_state_policy");
+
     public static Set<String> knownKeys() {
         return SettingSpec.ALL.keySet();
     }
@@ -293,6 +302,11 @@ public final class Settings {
 
     public int maxPreparedStatements() {
         return intValue("max_prepared_statements");
+    }
+
+    /** The TCP options of new connections, both sides. */
+    public TcpSettings tcp() {
+        return tcp;
     }
 
     public boolean applicationNameAddHost() {

@@ -52,6 +52,13 @@ public record UserConfig(String name, PoolMode poolMode, Integer poolSize, Integ
         return new UserConfig(e.key(), poolMode, poolSize, reservePoolSize, maxUserConnections, kv);
     }
 
+    /** max_user_client_connections of this entry, null when not given or 0 (the [pgbouncer] value applies). */
+    public Integer maxUserClientConnections() {
+        String v = raw.get("max_user_client_connections");
+        int n = v == null ? 0 : Values.parseInt(v, 0, Integer.MAX_VALUE);
+        return n == 0 ? null : n;
+    }
+
     /**
      * The user's own value of a timeout ([users] query_timeout, idle_transaction_timeout,
      * transaction_timeout, client_idle_timeout, query_wait_timeout), empty when unset or 0: as in

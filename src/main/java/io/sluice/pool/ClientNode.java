@@ -12,6 +12,10 @@ public final class ClientNode {
     ClientState state = ClientState.IDLE;
     /** When it entered its state (System.nanoTime). */
     long sinceNanos;
+    /** Told in this wait that no server is free (query_wait_notify); false again once it stops waiting. */
+    boolean waitNotified;
+    /** {@link LeftState} kinds already logged for this client: one LOG line per kind, not per transaction. */
+    int leftStateLogged;
     /** The list this node is in, null once it left; and its neighbours there. */
     ClientList list;
     ClientNode prev;

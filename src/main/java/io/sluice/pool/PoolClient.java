@@ -22,6 +22,9 @@ public interface PoolClient {
     /** Sluice ends the client (no server to be had, its pool removed, an admin's KILL): it gets this error and is closed. */
         void disconnect(String sqlState, String message);
 
+    /** Sluice tells the waiting client something (query_wait_notify): a NoticeResponse, the session goes on. */
+    void notice(String message);
+
     /**
      * True when the client wants ReadyForQuery kept back and given to {@link #serverReady} only
      * (statement mode, which must turn a transaction block into an error instead).

@@ -40,7 +40,18 @@ public record PoolConfig(
         Duration queryTimeout,
         Duration idleTransactionTimeout,
         Duration clientIdleTimeout,
-        Duration transactionTimeout) {
+        Duration transactionTimeout,
+        /** query_wait_notify: a client waiting this long is told so; zero: never. */
+        Duration queryWaitNotify,
+        /** server_check_query: run on a server idle longer than serverCheckDelay before reuse; "" for none. */
+        String serverCheckQuery,
+        Duration serverCheckDelay,
+        /** server_fast_close: in session mode, servers to be replaced close at the end of the transaction. */
+        boolean serverFastClose,
+        /** tcp_keepalive and the other tcp_* settings for new server connections. */
+        io.sluice.config.TcpSettings tcp,
+        /** session_state_policy close: a server left with session state is closed instead of reset. */
+        boolean closeLeftState) {
 
     /** Whether named prepared statements are tracked and rewritten (transaction and statement modes). */
     public boolean tracksPreparedStatements() {

@@ -34,6 +34,7 @@ public final class PoolManager {
     private final ConcurrentHashMap<String, Pool> pools = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, LimitGroup> dbLimits = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, LimitGroup> userLimits = new ConcurrentHashMap<>();
+    private final ClientLimits clientLimits = new ClientLimits();
 
     public PoolManager(Config config, AuthFile authFile, List<EventLoop> loops, ServerConnector connector,
             Metrics metrics) {
@@ -161,9 +162,13 @@ public final class PoolManager {
                 startup, mode, poolSize, minPool, reserve, s.reservePoolTimeout(), db.connectQuery(),
                 s.serverResetQuery() == null ? "" : s.serverResetQuery(), s.serverResetQueryAlways(),
                 s.serverLoginRetry(), s.serverConnectTimeout(), timeout(s, uc, "query_wait_timeout"),
-                s.serverIdleTimeout(), s.serverLifetime(), s.maxPreparedStatements(), timeout(s, uc, "query_timeout"),
+                s.serverIdleTimeout(), db.serverLifetime() != null ? db.serverLifetime() : s.serverLifetime(),
+                s.maxPreparedStatements(), timeout(s, uc, "query_timeout"),
                 timeout(s, uc, "idle_transaction_timeout"), timeout(s, uc, "client_idle_timeout"),
-                timeout(s, uc, "transaction_timeout"));
+                timeout(s, uc, "transaction_timeout"), s.durationValue("query_wait_notify"),
+                s.value("server_check_query").trim(), s.durationValue("server_check_delay"),
+                s.booleanValue("server_fast_close"), s.tcp(),
+                "close".equalsIgnoreCase(s.value("session_state_policy").strip()));
         return pc;
     }
 
@@ -280,6 +285,44 @@ public final class PoolManager {
                 p.killAll("database removed");
             }
         }
+    }
+
+    /**
+     * Counts a logged-in client of {@code database} (a configured name) as {@code user}, the name it
+     * logged in with, against max_db_client_connections and max_user_client_connections; returns
+     * the message it is refused with when a limit is reached (it is then not counted). Each
+     * admitted client is {@link #releaseClient released} when it closes.
+     */
+    public String admitClient(String database, String user) {
+        return clientLimits.admit(database, user, maxDbClientConnections(database), maxUserClientConnections(user));
+    }
+
+    public void releaseClient(String database, String user) {
+        clientLimits.release(database, user);
+    }
+
+    /** The max_db_client_connections that applies to {@code database} (0: no limit). */
+    public int maxDbClientConnections(String database) {
+        Config c = config;
+        Integer own = c.database(database).map(DatabaseConfig::maxDbClientConnections).orElse(null);
+        return own != null ? own : c.settings().intValue("max_db_client_connections");
+    }
+
+    /** The max_user_client_connections that applies to {@code user} (0: no limit). */
+    public int maxUserClientConnections(String user) {
+        Config c = config;
+        Integer own = c.user(user).map(UserConfig::maxUserClientConnections).orElse(null);
+        return own != null ? own : c.settings().intValue("max_user_client_connections");
+    }
+
+    /** Logged-in clients of {@code database}, on every loop (the console not counted). */
+    public int databaseClients(String database) {
+        return clientLimits.database(database);
+    }
+
+    /** Logged-in clients that logged in as {@code user}, on every loop (the console not counted). */
+    public int userClients(String user) {
+        return clientLimits.user(user);
     }
 
     /** The running auth_file, null when none is configured. */

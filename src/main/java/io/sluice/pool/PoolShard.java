@@ -5,6 +5,9 @@ import io.netty.channel.EventLoop;
 import io.sluice.config.PoolMode;
 import io.sluice.protocol.PgReader.ErrorFields;
 import io.sluice.protocol.SqlState;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -130,6 +133,7 @@ public final class PoolShard {
         }
         n.state = to;
         n.sinceNanos = now;
+        n.waitNotified = false;
         if (from == ClientState.WAITING || to == ClientState.WAITING) {
             publish();
         }
@@ -146,7 +150,7 @@ public final class PoolShard {
             servers[to.ordinal()].addLast(s);
         }
         if (to == ServerState.IDLE) {
-            // Idle since: for server_idle_timeout, the only reader.
+            // Idle since: for server_idle_timeout and server_check_delay.
             s.stateSinceNanos = System.nanoTime();
         } else if (to == ServerState.CLOSING) {
             pool.closing.incrementAndGet();
@@ -276,12 +280,21 @@ public final class PoolShard {
             retire(s, s.channel().isActive() ? "database configuration changed" : "server closed the connection");
             s = idle.peekLast();
         }
+        long now = System.nanoTime();
         if (s != null && !pool.paused()) {
-            assign(s, n, System.nanoTime());
+            PoolConfig cfg = pool.config();
+            if (!cfg.serverCheckQuery().isEmpty() && now - s.stateSinceNanos >= cfg.serverCheckDelay().toNanos()) {
+                // Idle past server_check_delay: server_check_query first, as in PgBouncer. The
+                // client waits for it; a server that fails it is closed and another opened.
+                move(n, ClientState.WAITING, now);
+                move(s, ServerState.RESET);
+                s.check(cfg.serverCheckQuery());
+                return;
+            }
+            assign(s, n, now);
             return;
         }
         Pool.FailedLogin failure = pool.lastLoginFailure();
-        long now = System.nanoTime();
         if (failure != null && pool.serverCount() == 0 && !failure.error().cannotConnectNow()
                 && now - failure.atNanos() < pool.config().serverLoginRetry().toNanos()) {
             n.client().disconnect(SqlState.PROTOCOL_VIOLATION,
@@ -351,19 +364,53 @@ public final class PoolShard {
             // DISCARD ALL (or whatever the reset does) may drop prepared statements: re-prepare.
             s.statements().clear();
         }
-        if (s.isInTransaction()) {
-            move(s, ServerState.RESET);
-            if (runReset) {
-                s.runInternal("ROLLBACK", cfg.resetQuery());
-            } else {
-                s.runInternal("ROLLBACK");
-            }
-        } else if (runReset) {
-            move(s, ServerState.RESET);
-            s.runInternal(cfg.resetQuery());
-        } else {
-            serverFree(s);
+        if (!runReset && !s.isInTransaction() && s.leftState == 0) {
+            serverFree(s);  // the common case: nothing to run
+            return;
         }
+        List<String> queries = new ArrayList<>(6);
+        if (s.isInTransaction()) {
+            queries.add("ROLLBACK");
+        }
+        if (runReset) {
+            queries.add(cfg.resetQuery());
+        } else if (s.leftState != 0) {
+            if (!undoLeftState(s, cfg, queries)) {
+                return;
+            }
+        }
+        s.leftState = 0;
+        s.leftStateBy = null;
+        if (queries.isEmpty()) {
+            serverFree(s);
+        } else {
+            move(s, ServerState.RESET);
+            s.runInternal(queries.toArray(new String[0]));
+        }
+    }
+
+    /**
+     * session_state_policy for a server a client left session state on, with no reset query to
+     * undo it: {@code reset} adds the statements that undo it to {@code queries}; {@code close}
+     * closes the server (false: nothing more to do with it). Logged once per client and kind.
+     */
+    private boolean undoLeftState(ServerConnection s, PoolConfig cfg, List<String> queries) {
+        int bits = s.leftState;
+        ClientNode by = s.leftStateBy;
+        String kinds = LeftState.describe(bits);
+        if (by == null || (by.leftStateLogged & bits) != bits) {
+            if (by != null) {
+                by.leftStateLogged |= bits;
+            }
+            log.info("{} left session state on {} ({}): {}", by == null ? "a client" : by.client().logId(),
+                    s.logId(), kinds, cfg.closeLeftState() ? "closing the server" : "reset before reuse");
+        }
+        if (cfg.closeLeftState()) {
+            retire(s, "session state left by a client (" + kinds + ")");
+            return false;
+        }
+        Collections.addAll(queries, LeftState.resetQueries(bits));
+        return true;
     }
 
     /**
@@ -447,7 +494,7 @@ public final class PoolShard {
             return;
         }
         long lifetime = cfg.serverLifetime().toNanos();
-        if (lifetime > 0 && System.nanoTime() - s.createdNanos > lifetime) {
+        if (s.lifetimeOver(System.nanoTime(), lifetime)) {
             // Checked here too: under steady load a server goes from client to client and is
             // never idle for upkeep to see it.
             retire(s, "server lifetime over");

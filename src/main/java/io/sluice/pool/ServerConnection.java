@@ -41,13 +41,31 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private final long id = IDS.incrementAndGet();
     private final PoolShard shard;
     private final ServerLogin login;
+    /** The most by which a server's lifetime is shortened, as a share of server_lifetime. */
+    static final double LIFETIME_JITTER = 0.2;
     final long createdNanos = System.nanoTime();
+    /**
+     * The share of server_lifetime this server lives, drawn once between 0.8 and 1: servers
+     * opened together (a pool filled at start-up or after a restart) are then not all closed
+     * and reopened in the same second when their lifetime ends.
+     */
+    private final double lifetimeShare = 1 - LIFETIME_JITTER * java.util.concurrent.ThreadLocalRandom.current().nextDouble();
     /** When it was opened, wall clock: SHOW SERVERS connect_time. */
     private final long createdMillis = System.currentTimeMillis();
     /** The pool's generation it logged in under: an older one is closed once free (see {@link Pool#reconfigure}). */
     final int generation;
+    /** {@link LeftState} bits a client left here (see session_state_policy), and who left them first. */
+    int leftState;
+    ClientNode leftStateBy;
+    /** Running server_check_query (in state RESET). */
+    private boolean checking;
     /** When it last became idle (set by {@link PoolShard#move}): for server_idle_timeout. */
     long stateSinceNanos = createdNanos;
+
+    /** True when this server has lived its share of {@code lifetimeNanos} (0: no limit) by {@code now}. */
+    boolean lifetimeOver(long now, long lifetimeNanos) {
+        return lifetimeNanos > 0 && now - createdNanos > (long) (lifetimeNanos * lifetimeShare);
+    }
 
     /** Changed only by {@link PoolShard#move}; starts in LOGIN, on the shard's LOGIN list. */
     ServerState state = ServerState.LOGIN;
@@ -229,6 +247,20 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         owed.internal(queries.length);
         internalError = null;
         channel.writeAndFlush(out, channel.voidPromise());
+    }
+
+    /** A statement of {@code by}'s leaves session state here: dealt with when the server is given back. */
+    public void leaveState(int bits, ClientNode by) {
+        if (leftState == 0) {
+            leftStateBy = by;
+        }
+        leftState |= bits;
+    }
+
+    /** Runs server_check_query on this idle server before it is handed out (state RESET). */
+    void check(String query) {
+        checking = true;
+        runInternal(query);
     }
 
     /** The client linked to it now, null for none. */
@@ -485,8 +517,10 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 }
                 shard.loginDone(this);
             } else if (state == ServerState.RESET) {
+                boolean wasCheck = checking;
+                checking = false;
                 if (err != null) {
-                    close("reset query failed: " + err);
+                    close((wasCheck ? "server_check_query failed: " : "reset query failed: ") + err);
                     return false;
                 }
                 shard.resetDone(this);

@@ -26,6 +26,7 @@ final class ShardUpkeep {
             shard.login.forEach(s -> shard.retire(s, "connect string changed"));
             shard.idle.forEach(s -> shard.retire(s, "connect string changed"));
         }
+        fastClose(shard);
         PoolConfig cfg = shard.pool().config();
         while (!shard.idle.isEmpty() && shard.pool().liveServerCount() > cfg.poolSize() + cfg.reservePoolSize()) {
             shard.retire(shard.idle.peekFirst(), "pool_size lowered");
@@ -101,6 +102,30 @@ final class ShardUpkeep {
     static void reconnect(PoolShard shard) {
         shard.login.forEach(s -> shard.retire(s, "RECONNECT"));
         shard.idle.forEach(s -> shard.retire(s, "RECONNECT"));
+        fastClose(shard);
+    }
+
+    /**
+     * server_fast_close: in session mode, a server that a reload or RECONNECT replaces is closed
+     * as soon as it is between transactions rather than at the end of its client's session, and
+     * its client with it (told why), as in PgBouncer. Other modes give servers back at every
+     * transaction's end anyway.
+     */
+    static void fastClose(PoolShard shard) {
+        PoolConfig cfg = shard.pool().config();
+        if (!cfg.serverFastClose() || cfg.poolMode() != io.sluice.config.PoolMode.SESSION) {
+            return;
+        }
+        int generation = shard.pool().generation();
+        shard.servers[ServerState.ACTIVE.ordinal()].forEach(s -> {
+            if (s.generation != generation && s.isClean()) {
+                PoolClient c = s.linkedClient();
+                shard.retire(s, "database configuration changed");
+                if (c != null) {
+                    c.disconnect(SqlState.PROTOCOL_VIOLATION, "database configuration changed");
+                }
+            }
+        });
     }
 
     /** Once a second: reserve pool, min_pool_size, waiting timeouts, idle and lifetime closes. */
@@ -120,8 +145,13 @@ final class ShardUpkeep {
             }
             long timeout = cfg.queryWaitTimeout().toNanos();
             long queryTimeout = cfg.queryTimeout().toNanos();
+            long notify = cfg.queryWaitNotify().toNanos();
             shard.waiters.forEach(w -> {
                 long waited = now - w.sinceNanos();
+                if (notify > 0 && waited > notify && !w.waitNotified) {
+                    w.waitNotified = true;
+                    w.client().notice("No server connection available in postgres backend, client being queued");
+                }
                 // query_timeout covers the wait too, as in PgBouncer; it is checked first.
                 String why = queryTimeout > 0 && waited > queryTimeout ? "query_timeout"
                         : timeout > 0 && waited > timeout ? "query_wait_timeout" : null;
@@ -132,10 +162,11 @@ final class ShardUpkeep {
             });
         }
         clientTimeouts(shard, cfg, now);
+        fastClose(shard);
         long idleTimeout = cfg.serverIdleTimeout().toNanos();
         long lifetime = cfg.serverLifetime().toNanos();
         shard.idle.forEach(s -> {
-            if (lifetime > 0 && now - s.createdNanos > lifetime) {
+            if (s.lifetimeOver(now, lifetime)) {
                 // Recycled even at min_pool_size, as in PgBouncer; the minimum is opened again.
                 shard.retire(s, "server lifetime over");
             } else if (idleTimeout > 0 && now - s.stateSinceNanos > idleTimeout) {

@@ -128,10 +128,16 @@ final class NettyServerConnector implements ServerConnector {
                 .channel(unix ? transport.domainChannel() : transport.socketChannel())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis(config.serverConnectTimeout()));
         if (!unix) {
-            b.option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.SO_KEEPALIVE, true);
+            b.option(ChannelOption.TCP_NODELAY, true);
+            transport.tcpOptions(config.tcp()).forEach((k, v) -> setOption(b, k, v));
         }
         transport.serverOptions(b);
         return b;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void setOption(Bootstrap b, ChannelOption<?> option, Object value) {
+        b.option((ChannelOption<Object>) option, value);
     }
 
     /** server_connect_timeout for the TCP connect: 0 is no timeout, as in PgBouncer (and in Netty). */

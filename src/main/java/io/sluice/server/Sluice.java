@@ -164,10 +164,10 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
                 .option(ChannelOption.SO_BACKLOG, 128)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .handler(listenerInitializer())
                 .childHandler(clientInitializer());
         transport.clientOptions(tcp);
+        transport.listenOptions(tcp, s.intValue("tcp_defer_accept"));
         for (String addr : s.listenAddr()) {
             SocketAddress sa = addr.equals("*") ? new InetSocketAddress(s.listenPort())
                     : new InetSocketAddress(addr, s.listenPort());
@@ -312,9 +312,18 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
             protected void initChannel(Channel ch) {
                 connections.add(ch);
                 chooser.track(ch);
+                if (ch.localAddress() instanceof InetSocketAddress) {
+                    // The running config's: a RELOAD applies to connections accepted after it.
+                    transport.tcpOptions(config.settings().tcp()).forEach((k, v) -> setOption(ch, k, v));
+                }
                 ch.pipeline().addLast(new StartupDecoder(), new ClientLogin(sessions));
             }
         };
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void setOption(Channel ch, ChannelOption<?> option, Object value) {
+        ch.config().setOption((ChannelOption<Object>) option, value);
     }
 
     private static void setMode(Path socket, int mode) {

@@ -3,6 +3,7 @@ package io.sluice.server;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoEventLoopGroup;
@@ -11,17 +12,22 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.SingleThreadIoEventLoop;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.socket.nio.NioDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
+import io.sluice.config.TcpSettings;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringBufferRingConfig;
 import io.netty.channel.uring.IoUringChannelOption;
@@ -161,6 +167,58 @@ record Transport(
     void clientOptions(ServerBootstrap b) {
         if (bufferRing) {
             b.childOption(IoUringChannelOption.IO_URING_BUFFER_GROUP_ID, BUFFER_GROUP);
+        }
+    }
+
+    /**
+     * tcp_keepalive and the other tcp_* settings as this transport's channel options, for a TCP
+     * connection either side; a setting at 0 is left out (the system's default). NIO has no
+     * TCP_USER_TIMEOUT: it is left out there.
+     */
+    Map<ChannelOption<?>, Object> tcpOptions(TcpSettings t) {
+        Map<ChannelOption<?>, Object> o = new LinkedHashMap<>();
+        o.put(ChannelOption.SO_KEEPALIVE, t.keepalive());
+        if (t.socketBuffer() > 0) {
+            o.put(ChannelOption.SO_SNDBUF, t.socketBuffer());
+            o.put(ChannelOption.SO_RCVBUF, t.socketBuffer());
+        }
+        if (!t.keepalive()) {
+            return o;
+        }
+        switch (name) {
+            case "io_uring" -> {
+                putPositive(o, IoUringChannelOption.TCP_KEEPIDLE, t.keepIdle());
+                putPositive(o, IoUringChannelOption.TCP_KEEPINTVL, t.keepInterval());
+                putPositive(o, IoUringChannelOption.TCP_KEEPCNT, t.keepCount());
+                putPositive(o, IoUringChannelOption.TCP_USER_TIMEOUT, t.userTimeoutMillis());
+            }
+            case "epoll" -> {
+                putPositive(o, EpollChannelOption.TCP_KEEPIDLE, t.keepIdle());
+                putPositive(o, EpollChannelOption.TCP_KEEPINTVL, t.keepInterval());
+                putPositive(o, EpollChannelOption.TCP_KEEPCNT, t.keepCount());
+                putPositive(o, EpollChannelOption.TCP_USER_TIMEOUT, t.userTimeoutMillis());
+            }
+            default -> {
+                putPositive(o, NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPIDLE), t.keepIdle());
+                putPositive(o, NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPINTERVAL), t.keepInterval());
+                putPositive(o, NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPCOUNT), t.keepCount());
+            }
+        }
+        return o;
+    }
+
+    private static void putPositive(Map<ChannelOption<?>, Object> o, ChannelOption<Integer> option, int value) {
+        if (value > 0) {
+            o.put(option, value);
+        }
+    }
+
+    /** tcp_defer_accept on the listening sockets (io_uring and epoll; 0: off). */
+    void listenOptions(ServerBootstrap b, int deferAcceptSeconds) {
+        if (deferAcceptSeconds > 0 && name.equals("io_uring")) {
+            b.option(IoUringChannelOption.TCP_DEFER_ACCEPT, deferAcceptSeconds);
+        } else if (deferAcceptSeconds > 0 && name.equals("epoll")) {
+            b.option(EpollChannelOption.TCP_DEFER_ACCEPT, deferAcceptSeconds);
         }
     }
 

@@ -41,6 +41,7 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
      * accepted, before it can hold anything.
      */
     static final int ADMIN_RESERVE = 10;
+    static final String TOO_MANY_LOGINS = "too many clients logging in (max_unauthenticated_clients)";
 
     private enum Phase {
         /** Before a StartupMessage (SSLRequest may come first). */
@@ -65,11 +66,18 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
     private Pool pool;
     /** This socket is counted in the client total; whoever holds the channel last uncounts it. */
     private boolean counted;
+    /** Counted against max_db_client_connections and max_user_client_connections: uncounted at close. */
+    private boolean admitted;
     /** A read is being scanned (see {@link #classify}). */
     private boolean scanning;
     /** Sluice is closing this client (a FATAL is on its way): later errors add nothing. */
     private boolean closing;
     private ScheduledFuture<?> loginTimeout;
+    /** Counted among the clients logging in, and on this loop's {@link PendingLogins} list (its links). */
+    private boolean pending;
+    private long pendingSinceNanos;
+    ClientLogin pendingPrev;
+    ClientLogin pendingNext;
     /** Why Sluice closed it, for log_disconnections; null: the client went away. */
     private String closeReason;
     /** When the client connected, wall clock (SHOW CLIENTS connect_time). */
@@ -104,6 +112,9 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
             channel.close();
             return;
         }
+        if (!joinPending()) {
+            return;
+        }
         long timeout = ctx.config().settings().clientLoginTimeout().toMillis();
         if (timeout > 0) {
             loginTimeout = channel.eventLoop().schedule(() -> {
@@ -113,6 +124,43 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
             }, timeout, TimeUnit.MILLISECONDS);
         }
         c.fireChannelActive();
+    }
+
+    /**
+     * Counts this socket among those logging in; past max_unauthenticated_clients it takes the
+     * place of this loop's oldest one, if that one is old enough, else it is refused.
+     */
+    private boolean joinPending() {
+        int cap = ctx.config().settings().intValue("max_unauthenticated_clients");
+        if (cap > 0 && ctx.pendingLogins().get() >= cap) {
+            PendingLogins loop = PendingLogins.current();
+            ClientLogin oldest = loop.oldest();
+            if (oldest != null && System.nanoTime() - oldest.pendingSinceNanos > PendingLogins.EVICTABLE_AFTER_NANOS) {
+                oldest.leavePending();
+                oldest.fatal(SqlState.PROTOCOL_VIOLATION, TOO_MANY_LOGINS);
+            } else {
+                ctx.preAuthLog().info("{} closed at once: {} clients logging in (max_unauthenticated_clients {})",
+                        logId(), ctx.pendingLogins().get(), cap);
+                phase = Phase.DONE;
+                closing = true;
+                sendFatal(channel, SqlState.PROTOCOL_VIOLATION, TOO_MANY_LOGINS);
+                return false;
+            }
+        }
+        ctx.pendingLogins().incrementAndGet();
+        pendingSinceNanos = System.nanoTime();
+        pending = true;
+        PendingLogins.current().add(this);
+        return true;
+    }
+
+    /** No longer logging in: logged in, closed, evicted, or a cancel request's connection. */
+    private void leavePending() {
+        if (pending) {
+            pending = false;
+            ctx.pendingLogins().decrementAndGet();
+            PendingLogins.current().remove(this);
+        }
     }
 
     @Override
@@ -144,8 +192,12 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
         Phase was = phase;
         phase = Phase.DONE;
         stopTimeout();
+        leavePending();
         if (counted) {
             ctx.clients().decrementAndGet();
+        }
+        if (admitted) {
+            ctx.pools().releaseClient(database, user);
         }
         if (scanner != null) {
             scanner.release();
@@ -188,6 +240,7 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
             // caller may then count on the cancel having been acted on.
             phase = Phase.DONE;
             stopTimeout();
+            leavePending();
             channel.config().setAutoRead(false);
             ctx.cancels().cancel(cancel.processId(), cancel.secretKey(), channel);
             return;
@@ -257,6 +310,12 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
             fatal(SqlState.PROTOCOL_VIOLATION, "no such database: " + database);
             return;
         }
+        String refused = ctx.pools().admitClient(database, user);
+        if (refused != null) {
+            fatal(SqlState.PROTOCOL_VIOLATION, refused);
+            return;
+        }
+        admitted = true;
         pool = p.get();
         if (ctx.logConnections()) {
             log.info("{} login attempt: db={} user={} tls=no replication=no", logId(), database, user);
@@ -272,12 +331,14 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
     private void handOver(ChannelHandlerContext c) {
         phase = Phase.DONE;
         stopTimeout();
+        leavePending();
         scanner.release();
         scanner = null;
         // Logged in: what it sent may now be kept in shared tables (never before: an
         // unauthenticated client must leave nothing behind).
         tracked.authenticated();
         counted = false;
+        admitted = false;
         if (pool == null) {
             // The admin console: counted out when it closes, as a pool's client is by its session.
             channel.closeFuture().addListener(f -> ctx.clients().decrementAndGet());

@@ -291,6 +291,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public void channelInactive(ChannelHandlerContext c) {
         ctx.clients().decrementAndGet();
+        ctx.pools().releaseClient(database, user);
         if (registered) {
             ctx.cancels().remove(cancelPid, cancelKey, this);
         }
@@ -357,6 +358,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 return MessageScanner.CONSUME;
             case FrontendCodes.QUERY:
                 server.owed().query();
+                noteState(StateScan.query(in, bodyLength));
                 return prepared != null && PreparedStatements.mayDropAll(in, bodyLength)
                         ? MessageScanner.OBSERVE : MessageScanner.PASS;
             case FrontendCodes.FUNCTION_CALL:
@@ -377,6 +379,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             case FrontendCodes.DESCRIBE:
             case FrontendCodes.CLOSE:
                 server.owed().extended();
+                if (type == FrontendCodes.PARSE) {
+                    noteState(StateScan.parse(in, bodyLength));
+                }
                 if (prepared == null) {
                     return MessageScanner.PASS;
                 }
@@ -386,6 +391,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                         ? MessageScanner.PASS : MessageScanner.CONSUME;
             default:
                 return MessageScanner.PASS;
+        }
+    }
+
+    /** Session state a statement of this client leaves on its server: see session_state_policy. */
+    private void noteState(int bits) {
+        if (bits != 0) {
+            server.leaveState(bits, node);
         }
     }
 
@@ -570,6 +582,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
             fatal(SqlState.PROTOCOL_VIOLATION, "server conn crashed?");
         }
+    }
+
+    @Override
+    public void notice(String message) {
+        if (closing || !channel.isActive()) {
+            return;
+        }
+        ByteBuf notice = channel.alloc().buffer();
+        PgWriter.notice(notice, BackendCodes.NOTICE_RESPONSE, "NOTICE", "00000", message);
+        channel.writeAndFlush(notice, channel.voidPromise());
     }
 
     @Override

@@ -32,6 +32,8 @@ public final class SessionContext {
      * max_client_conn. Atomic: every loop accepts clients.
      */
     private final AtomicInteger clients = new AtomicInteger();
+    /** Of those, the ones not logged in yet (max_unauthenticated_clients), on all loops. */
+    private final AtomicInteger pendingLogins = new AtomicInteger();
 
     private final TrackedNames trackedNames;
     private volatile boolean logConnections;
@@ -129,5 +131,9 @@ public final class SessionContext {
 
     public AtomicInteger clients() {
         return clients;
+    }
+
+    AtomicInteger pendingLogins() {
+        return pendingLogins;
     }
 }

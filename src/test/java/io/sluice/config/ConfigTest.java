@@ -359,12 +359,12 @@ class ConfigTest {
 
     @Test
     void oneWarningPerUnimplementedKey() throws Exception {
-        Config c = load(MINIMAL + "tcp_keepalive = 1\nlisten_port = 6000\ntcp_keepalive = 0\nserver_tls_sslmode = prefer\n");
+        Config c = load(MINIMAL + "dns_max_ttl = 1\nlisten_port = 6000\ndns_max_ttl = 2\nserver_tls_sslmode = prefer\n");
         Path p = dir.resolve("pgbouncer.ini");
         assertThat(c.warnings()).containsExactly(
-                "setting \"tcp_keepalive\" is accepted but not yet used by Sluice (" + p + ":5)",
+                "setting \"dns_max_ttl\" is accepted but not yet used by Sluice (" + p + ":5)",
                 "setting \"server_tls_sslmode\" is accepted but not yet used by Sluice (" + p + ":6)");
-        assertThat(c.settings().value("tcp_keepalive")).isEqualTo("0");
+        assertThat(c.settings().value("dns_max_ttl")).isEqualTo("2");
     }
 
     @Test
