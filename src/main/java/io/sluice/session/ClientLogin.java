@@ -133,12 +133,7 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
     private boolean joinPending() {
         int cap = ctx.config().settings().intValue("max_unauthenticated_clients");
         if (cap > 0 && ctx.pendingLogins().get() >= cap) {
-            PendingLogins loop = PendingLogins.current();
-            ClientLogin oldest = loop.oldest();
-            if (oldest != null && System.nanoTime() - oldest.pendingSinceNanos > PendingLogins.EVICTABLE_AFTER_NANOS) {
-                oldest.leavePending();
-                oldest.fatal(SqlState.PROTOCOL_VIOLATION, TOO_MANY_LOGINS);
-            } else {
+            if (!PendingLogins.evictOldest(System.nanoTime())) {
                 ctx.preAuthLog().info("{} closed at once: {} clients logging in (max_unauthenticated_clients {})",
                         logId(), ctx.pendingLogins().get(), cap);
                 phase = Phase.DONE;
@@ -152,6 +147,20 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
         pending = true;
         PendingLogins.current().add(this);
         return true;
+    }
+
+    long pendingSinceNanos() {
+        return pendingSinceNanos;
+    }
+
+    io.netty.channel.EventLoop loop() {
+        return channel.eventLoop();
+    }
+
+    /** Made room for a newer login (max_unauthenticated_clients): told why and closed. */
+    void evict() {
+        leavePending();
+        fatal(SqlState.PROTOCOL_VIOLATION, TOO_MANY_LOGINS);
     }
 
     /** No longer logging in: logged in, closed, evicted, or a cancel request's connection. */
