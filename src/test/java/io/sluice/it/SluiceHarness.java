@@ -89,7 +89,10 @@ public final class SluiceHarness implements AutoCloseable {
             Path dir = Files.createTempDirectory("sluice-it");
             Files.writeString(dir.resolve("userlist.txt"), userlist);
             int port = freePort();
-            String ini = "[databases]\n" + databases.replace("${PG_PORT}", String.valueOf(TestPostgres.port()))
+            // TestPostgres is started only for a config that names it: FaultsIT runs its own.
+            String dbs = databases.contains("${PG_PORT}")
+                    ? databases.replace("${PG_PORT}", String.valueOf(TestPostgres.port())) : databases;
+            String ini = "[databases]\n" + dbs
                     + "\n\n[pgbouncer]\n"
                     + "listen_addr = 127.0.0.1\n"
                     + "listen_port = " + port + "\n"
