@@ -255,6 +255,15 @@ public final class Pool {
     }
 
     /** Tells the loop whose clients have waited longest that a slot is free. */
+    /** Runs {@code action} on every shard but {@code from}, each on its own loop. */
+    void onOtherShards(PoolShard from, java.util.function.Consumer<PoolShard> action) {
+        for (PoolShard s : shards) {
+            if (s != from) {
+                s.loop().execute(() -> action.accept(s));
+            }
+        }
+    }
+
     void slotFreed() {
         if (!anyWaiting()) {
             return;

@@ -530,8 +530,7 @@ public final class PoolShard {
                 // Closed under its login with no error said (the reason is in the log above).
                 err = new ErrorFields("FATAL", SqlState.PROTOCOL_VIOLATION, "server conn crashed?", null, null);
             }
-            pool.loginFailed(err);
-            failWaiters(err);
+            loginFailed(err);
         }
         pool.releaseSlot();
         if (was == ServerState.CLOSING) {
@@ -545,6 +544,16 @@ public final class PoolShard {
      * "cannot connect now" (PostgreSQL starting up or recovering): those clients stay queued while
      * the login is tried again (upkeep, each second), until query_wait_timeout, as in PgBouncer.
      */
+    /**
+     * A login of this pool failed: its waiting clients, on every loop, get the error (as
+     * PgBouncer's do), and no login is tried again for server_login_retry.
+     */
+    private void loginFailed(ErrorFields err) {
+        pool.loginFailed(err);
+        failWaiters(err);
+        pool.onOtherShards(this, s -> s.failWaiters(err));
+    }
+
     private void failWaiters(ErrorFields err) {
         if (err.cannotConnectNow()) {
             return;
@@ -575,7 +584,16 @@ public final class PoolShard {
             }
             return;
         }
-        while (waiters.size() > login.size()) {
+        if (failure != null && System.nanoTime() - failure.atNanos() < pool.config().serverLoginRetry().toNanos()) {
+            // As PgBouncer: no new login within server_login_retry of a failed one, whichever
+            // loop asks (a freed slot, upkeep). Servers already up serve the waiters meanwhile;
+            // upkeep opens again once the time has passed.
+            return;
+        }
+        // Servers running a reset or check will be free in a moment: like logins, they cover
+        // waiters (PgBouncer's "tested" servers), so a client that waits out its own server's
+        // reset does not open a second one.
+        while (waiters.size() > login.size() + servers[ServerState.RESET.ordinal()].size()) {
             ClientNode head = waiters.peekFirst();
             boolean reserve = System.nanoTime() - head.sinceNanos()
                     >= pool.config().reservePoolTimeout().toNanos() && pool.config().reservePoolSize() > 0;
@@ -629,9 +647,7 @@ public final class PoolShard {
     /** A connect that failed never reaches channelInactive. */
     private void serverClosedBeforeActive(ServerConnection s) {
         move(s, ServerState.CLOSED);
-        ErrorFields err = CONNECT_FAILED;
-        pool.loginFailed(err);
-        failWaiters(err);
+        loginFailed(CONNECT_FAILED);
         pool.releaseSlot();
     }
 
