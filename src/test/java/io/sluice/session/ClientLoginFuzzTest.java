@@ -32,8 +32,6 @@ class ClientLoginFuzzTest {
     private static final List<byte[]> OPENINGS = List.of(Seeds.STARTUP,
             Seeds.concat(Seeds.SSL_REQUEST, Seeds.STARTUP), Seeds.concat(Seeds.GSSENC_REQUEST, Seeds.STARTUP),
             Seeds.concat(Seeds.SSL_REQUEST, Seeds.GSSENC_REQUEST, Seeds.SSL_REQUEST, Seeds.STARTUP));
-    private static final byte[] TERMINATE = {'X', 0, 0, 0, 4};
-    private static final byte[] CANCEL = Seeds.int32(80877102);
 
     record Case(int auth, Hostile.Stream stream) {
         static Case random(Random r) {
@@ -139,7 +137,7 @@ class ClientLoginFuzzTest {
 
         view.assertWellFormed();
         if (!open) {
-            boolean quietClose = contains(data, TERMINATE) || contains(data, CANCEL);
+            boolean quietClose = Hostile.asksToClose(data, true);
             if (!quietClose || view.messages.stream().anyMatch(ClientView.Message::isFatal)) {
                 view.assertEndsInFatal();
             }
@@ -159,18 +157,5 @@ class ClientLoginFuzzTest {
             }
         }
         return new Outcome(view.summary(), open);
-    }
-
-    static boolean contains(byte[] data, byte[] what) {
-        outer:
-        for (int i = 0; i + what.length <= data.length; i++) {
-            for (int j = 0; j < what.length; j++) {
-                if (data[i + j] != what[j]) {
-                    continue outer;
-                }
-            }
-            return true;
-        }
-        return false;
     }
 }

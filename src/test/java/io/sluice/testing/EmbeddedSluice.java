@@ -67,11 +67,46 @@ public final class EmbeddedSluice implements AutoCloseable {
     }
 
     /**
-     * A tiny PostgreSQL: logs every connection in; answers a query with CommandComplete and
-     * ReadyForQuery, the extended protocol with its completions, Sync with ReadyForQuery; ignores
-     * COPY messages outside COPY, as PostgreSQL does; closes on Terminate; and ends a connection
-     * with FATAL 08P01 on a type it does not know, as PostgreSQL does.
+     * A tiny PostgreSQL: logs every connection in; answers a query with CommandComplete (an
+     * ERROR for one that names "error") and ReadyForQuery, with the transaction status BEGIN,
+     * COMMIT and ROLLBACK set; the extended protocol with its completions, Sync with
+     * ReadyForQuery; ignores COPY messages outside COPY, as PostgreSQL does; closes on Terminate;
+     * and ends a connection with FATAL 08P01 on a type it does not know, as PostgreSQL does.
      */
+    public static Backend postgres() {
+        return new Backend() {
+            /** Transaction status per connection. */
+            private final Map<Integer, Character> tx = new java.util.HashMap<>();
+
+            @Override
+            public Reply login(int connection, Map<String, String> startup) {
+                tx.put(connection, 'I');
+                return Reply.of(Seeds.welcome());
+            }
+
+            @Override
+            public Reply message(int connection, byte type, byte[] body) {
+                char status = tx.getOrDefault(connection, 'I');
+                if (type == 'Q') {
+                    String sql = new String(body, StandardCharsets.UTF_8).trim().toUpperCase(java.util.Locale.ROOT);
+                    if (sql.contains("ERROR")) {
+                        tx.put(connection, status == 'I' ? 'I' : 'E');
+                        return Reply.of(Seeds.error("ERROR", "42703", "column \"error\" does not exist"),
+                                Seeds.readyForQuery(tx.get(connection)));
+                    }
+                    tx.put(connection, sql.startsWith("BEGIN") ? 'T'
+                            : sql.startsWith("COMMIT") || sql.startsWith("ROLLBACK") ? 'I' : status);
+                    return Reply.of(Seeds.msg('C', Seeds.cstr("SELECT 1")), Seeds.readyForQuery(tx.get(connection)));
+                }
+                if (type == 'S') {
+                    return Reply.of(Seeds.readyForQuery(status));
+                }
+                return POSTGRES.message(connection, type, body);
+            }
+        };
+    }
+
+    /** {@link #postgres}'s answers without transactions: every ReadyForQuery says idle. */
     public static final Backend POSTGRES = new Backend() {
         @Override
         public Reply login(int connection, Map<String, String> startup) {
@@ -96,6 +131,8 @@ public final class EmbeddedSluice implements AutoCloseable {
         }
     };
 
+    /** The longest message the scripted server accepts. */
+    private static final int MAX_MESSAGE = (1 << 30) - 1;
     private static final Map<String, Config> CONFIGS = new ConcurrentHashMap<>();
     private static final String USERLIST = "\"" + Seeds.USER + "\" \"" + Seeds.PASSWORD + "\"\n";
 
@@ -355,7 +392,8 @@ public final class EmbeddedSluice implements AutoCloseable {
                     return;
                 }
                 int len = ByteBuffer.wrap(d, parsed + 1, 4).getInt();
-                if (len < 4) {
+                if (len < 4 || len > MAX_MESSAGE) {
+                    // PostgreSQL's limit too (PQ_LARGE_MESSAGE_LIMIT): it ends the connection.
                     queue(Reply.closing(Seeds.error("FATAL", "08P01", "invalid message length")));
                     return;
                 }

@@ -253,6 +253,40 @@ public final class Hostile {
         return reads;
     }
 
+    /**
+     * Whether a client stream asks for a close that needs no error: a CancelRequest, or a
+     * Terminate ('X', whatever its length says) where a message starts. Start-up packets are
+     * skipped first when {@code startup} is set.
+     */
+    public static boolean asksToClose(byte[] data, boolean startup) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(data);
+        int pos = 0;
+        while (startup && data.length - pos >= 8) {
+            int len = b.getInt(pos);
+            int code = b.getInt(pos + 4);
+            if (code == 80877102) {
+                return true;
+            }
+            if (len < 8) {
+                return false;
+            }
+            pos += len;
+            if (code == 196608) {
+                break;
+            }
+        }
+        while (pos >= 0 && data.length - pos >= 1) {
+            if (data[pos] == 'X') {
+                return true;
+            }
+            if (data.length - pos < 5 || b.getInt(pos + 1) < 4) {
+                return false;
+            }
+            pos += 1 + b.getInt(pos + 1);
+        }
+        return false;
+    }
+
     /** Hex, for a failing input in a report. */
     public static String hex(byte[] data) {
         String h = HexFormat.of().formatHex(data);

@@ -61,6 +61,10 @@ public final class Seeds {
                 msg('p', bytes("not a SCRAM message")),
                 msg('Q', cstr("SELECT 1")),
                 msg('Q', cstr("DEALLOCATE ALL")),
+                msg('Q', cstr("BEGIN")),
+                msg('Q', cstr("COMMIT")),
+                msg('Q', cstr("SELECT error")),
+                msg('Q', cstr("")),
                 msg('P', cstr(""), cstr("SELECT $1"), int16(1), int32(25)),
                 msg('P', cstr("s1"), cstr("SELECT 1"), int16(0)),
                 msg('B', cstr(""), cstr("s1"), int16(0), int16(1), int32(1), bytes("x"), int16(0)),
@@ -70,6 +74,8 @@ public final class Seeds {
                 msg('D', bytes("P"), cstr("")),
                 msg('C', bytes("S"), cstr("s1")),
                 msg('C', bytes("P"), cstr("p1")),
+                msg('C', bytes("X"), cstr("s1")),
+                msg('D', bytes("S"), cstr("never prepared")),
                 msg('S'),
                 msg('H'),
                 msg('F', int32(1), int16(0), int16(0), int16(0)),
@@ -203,7 +209,7 @@ public final class Seeds {
         return new byte[] {(byte) (v >>> 8), (byte) v};
     }
 
-    static byte[] cstr(String s) {
+    public static byte[] cstr(String s) {
         return concat(bytes(s), new byte[] {0});
     }
 
