@@ -22,7 +22,9 @@ public final class PgReader {
     /**
      * The fields of an ErrorResponse or NoticeResponse body. Every field is optional on the wire
      * (a broken server, or anything else answering on its port, may send none): severity and
-     * message are never null here, since clients are told them; sqlState may be.
+     * message are never null here, since clients are told them; sqlState may be, and is when the
+     * server's is not five digits or capital letters (what clients are told is then Sluice's
+     * own code: they parse the class from it, and a server's "4201" once reached them as is).
      */
     public record ErrorFields(String severity, String sqlState, String message, String detail, String hint) {
         public ErrorFields {
@@ -32,7 +34,7 @@ public final class PgReader {
             if (message == null || message.isBlank()) {
                 message = "server sent an error without a message";
             }
-            if (sqlState != null && sqlState.isEmpty()) {
+            if (sqlState != null && !SqlState.wellFormed(sqlState)) {
                 sqlState = null;
             }
         }

@@ -17,4 +17,18 @@ public final class SqlState {
 
     private SqlState() {
     }
+
+    /** Five digits or capital letters, as every SQLSTATE is: what clients parse a class from. */
+    public static boolean wellFormed(String code) {
+        if (code.length() != 5) {
+            return false;
+        }
+        for (int i = 0; i < 5; i++) {
+            char c = code.charAt(i);
+            if (!(c >= '0' && c <= '9') && !(c >= 'A' && c <= 'Z')) {
+                return false;
+            }
+        }
+        return true;
+    }
 }

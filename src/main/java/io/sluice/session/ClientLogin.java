@@ -179,20 +179,40 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
             ReferenceCountUtil.release(msg);
             return;
         }
+        ByteBuf rest = null;
         if (msg instanceof StartupRequest request) {
             onStartupRequest(request);
         } else if (phase == Phase.AUTH) {
+            ByteBuf buf = (ByteBuf) msg;
+            // A reference of our own past the scan, which stops at the message that completes the
+            // login: what follows it in this read is the session's, as in a later read (and as
+            // PostgreSQL reads it). Refused here, the same bytes were accepted or not by how TCP
+            // cut them, and a header cut at the end of the read was dropped with the scanner.
+            buf.retain();
             scanning = true;
             try {
-                scanner.scan((ByteBuf) msg, this);
+                scanner.scan(buf, this);
+                if (phase == Phase.IN && !closing && buf.isReadable()) {
+                    rest = buf;
+                    buf = null;
+                }
             } finally {
                 scanning = false;
+                if (buf != null) {
+                    buf.release();
+                }
             }
         } else {
             ReferenceCountUtil.release(msg);
         }
         if (phase == Phase.IN && !closing) {
             handOver(c);
+            if (rest != null) {
+                // This context now leads to the session that replaced it.
+                c.fireChannelRead(rest);
+            }
+        } else if (rest != null) {
+            rest.release();
         }
     }
 
@@ -371,8 +391,8 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
     @Override
     public int classify(byte type, int bodyLength, ByteBuf in) {
         if (phase != Phase.AUTH) {
-            // Sent after the password, before AuthenticationOk, in the same read: a clear error
-            // rather than bytes lost or misread.
+            // Not reached: the scan stops at the message that ends the authentication (see
+            // onMessage). Kept as a clear error should that change, rather than bytes misread.
             throw new ProtocolException("message type " + (char) type + " sent before authentication completed");
         }
         if (type != FrontendCodes.PASSWORD) {
@@ -401,8 +421,9 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
         }
         afterAuthStep(step);
         // A failed login is over (its FATAL is on its way): no later password message of the
-        // same read may be tried against the same salt.
-        return !closing;
+        // same read may be tried against the same salt. A login that succeeded stops the scan
+        // too: the rest of the read goes to the session (see channelRead).
+        return !closing && phase == Phase.AUTH;
     }
 
     @Override

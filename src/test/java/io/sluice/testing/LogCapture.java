@@ -4,8 +4,10 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;
+import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.AppenderBase;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import org.slf4j.LoggerFactory;
 
@@ -16,6 +18,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class LogCapture extends AppenderBase<ILoggingEvent> implements AutoCloseable {
     private final List<ILoggingEvent> events = new ArrayList<>();
+    /** The root's own appenders while {@link #captureQuietly} keeps them from printing. */
+    private final List<Appender<ILoggingEvent>> muted = new ArrayList<>();
 
     private LogCapture() {
     }
@@ -26,6 +30,22 @@ public final class LogCapture extends AppenderBase<ILoggingEvent> implements Aut
         c.setContext((ch.qos.logback.classic.LoggerContext) LoggerFactory.getILoggerFactory());
         c.start();
         root().addAppender(c);
+        return c;
+    }
+
+    /**
+     * As {@link #capture}, and nothing is printed until {@link #close}: for fuzz tests, whose
+     * thousands of refused inputs would each log a line.
+     */
+    public static LogCapture captureQuietly() {
+        LogCapture c = capture();
+        for (Iterator<Appender<ILoggingEvent>> it = root().iteratorForAppenders(); it.hasNext();) {
+            Appender<ILoggingEvent> a = it.next();
+            if (a != c) {
+                c.muted.add(a);
+            }
+        }
+        c.muted.forEach(a -> root().detachAppender(a));
         return c;
     }
 
@@ -69,6 +89,8 @@ public final class LogCapture extends AppenderBase<ILoggingEvent> implements Aut
 
     @Override
     public void close() {
+        muted.forEach(a -> root().addAppender(a));
+        muted.clear();
         root().detachAppender(this);
         stop();
     }

@@ -1,0 +1,96 @@
+package io.sluice.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.config.Config;
+import io.sluice.testing.ClientView;
+import io.sluice.testing.EmbeddedSluice;
+import io.sluice.testing.Fuzz;
+import io.sluice.testing.Hostile;
+import io.sluice.testing.LeakCheck;
+import io.sluice.testing.Seeds;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Hostile clients after their login: runs of frontend messages of every type (the extended
+ * protocol, COPY, function calls, prepared statements by name), mutated and cut into reads, to a
+ * session in each pool mode, with and without prepared statement tracking, relayed to a scripted
+ * PostgreSQL. The client gets whole backend messages, and a FATAL with a SQLSTATE at any close
+ * Sluice makes; nothing escapes a handler, leaks, or is held beyond what was sent; and once the
+ * hostile client is gone, the pool's one server (or a new one) serves the next client.
+ */
+@ExtendWith(LeakCheck.class)
+class ClientSessionFuzzTest {
+    private static final String[][] MODES = {
+        {"pool_mode = session"},
+        {"pool_mode = transaction"},
+        {"pool_mode = transaction", "max_prepared_statements = 0"},
+        {"pool_mode = statement"}};
+    private static final byte[] SELECT = Seeds.msg('Q', Seeds.cstr("SELECT 1"));
+
+    record Case(int mode, Hostile.Stream stream) {
+        static Case random(Random r) {
+            return new Case(r.nextInt(MODES.length), Hostile.stream(r, Seeds.frontend(), 6, 8));
+        }
+
+        List<Case> smaller() {
+            List<Case> out = new ArrayList<>();
+            for (Hostile.Stream s : stream.smaller()) {
+                out.add(new Case(mode, s));
+            }
+            return out;
+        }
+
+        Config config() {
+            String[] settings = new String[MODES[mode].length + 1];
+            settings[0] = "auth_type = trust";
+            System.arraycopy(MODES[mode], 0, settings, 1, MODES[mode].length);
+            return EmbeddedSluice.config(settings);
+        }
+    }
+
+    @Test
+    void aHostileSessionGetsWholeMessagesAndAFatalAndThePoolServesTheNextClient() {
+        Fuzz.check("ClientSession: whole messages, FATAL, pool still serves", 200, Case::random, Case::smaller, c -> {
+            run(c, c.stream().reads());
+            for (List<byte[]> reads : Hostile.everySplit(c.stream().bytes(), 16)) {
+                run(c, reads);
+            }
+        });
+    }
+
+    private static void run(Case c, List<byte[]> reads) {
+        byte[] data = c.stream().bytes();
+        EmbeddedSluice sluice = new EmbeddedSluice(c.config(), EmbeddedSluice.postgres());
+        try {
+            EmbeddedSluice.Client hostile = sluice.connect().send(List.of(Seeds.STARTUP));
+            assertThat(hostile.view().summary()).as("welcome").endsWith("K", "Z:I");
+            int welcome = hostile.view().messages.size();
+            hostile.send(reads);
+            ClientView view = hostile.view();
+            view.assertWellFormed();
+            if (!hostile.isOpen()) {
+                if (!Hostile.asksToClose(data, false) || view.messages.size() > welcome) {
+                    view.assertEndsInFatal();
+                }
+            } else {
+                assertThat(view.messages).as("a FATAL means the close").noneMatch(ClientView.Message::isFatal);
+            }
+
+            // Gone, the hostile client leaves the pool able to serve the next one.
+            hostile.close();
+            EmbeddedSluice.Client next = sluice.connect().send(List.of(Seeds.STARTUP, SELECT));
+            assertThat(next.view().summary()).as("the next client, after %s", view.summary())
+                    .endsWith("Z:I", "C:SELECT 1|", "Z:I");
+        } finally {
+            sluice.close();
+        }
+        assertThat(sluice.escaped).as("what escaped Sluice's handlers").isEmpty();
+        assertThat(sluice.alloc.live()).as("bytes still held once every channel is closed").isZero();
+        assertThat(sluice.alloc.peak()).as("most bytes held at once").isLessThanOrEqualTo(64 * 1024 + 4L * data.length);
+    }
+}
