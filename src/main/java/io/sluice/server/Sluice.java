@@ -144,16 +144,15 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
 
     private void bind() throws IOException, InterruptedException, StartException {
         Settings s = config.settings();
-        // The pidfile first, as PgBouncer does: a second instance stops before it takes anything.
+        // The pidfile checked first, as PgBouncer does: a second instance stops before it takes
+        // anything. Written once the listeners are up: -d returns when it appears, and a script
+        // that connects right after must find Sluice listening.
         if (s.pidfile() != null) {
-            Path file = s.pidfile();
-            long other = runningPid(file);
+            long other = runningPid(s.pidfile());
             if (other > 0) {
-                throw new StartException("pidfile " + file + " holds pid " + other + " of a running process:"
+                throw new StartException("pidfile " + s.pidfile() + " holds pid " + other + " of a running process:"
                         + " another instance is running");
             }
-            pidfile = file;
-            Files.writeString(pidfile, ProcessHandle.current().pid() + "\n", StandardCharsets.US_ASCII);
         }
 
         String why = transport.fallbackReason();
@@ -202,6 +201,10 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
             listeners.add(ch);
             setMode(unixSocket, s.unixSocketMode());
             log.info("listening on unix:{}", unixSocket);
+        }
+        if (s.pidfile() != null) {
+            pidfile = s.pidfile();
+            Files.writeString(pidfile, ProcessHandle.current().pid() + "\n", StandardCharsets.US_ASCII);
         }
         pools.createForcedUserPools();
         upkeepTicker.scheduleAtFixedRate(() -> {

@@ -264,8 +264,9 @@ class FrontEndIT {
         Path dir = Files.createTempDirectory("sluice-daemon");
         Path pidfile = dir.resolve("sluice.pid");
         Path ini = dir.resolve("pgbouncer.ini");
+        int port = SluiceHarness.freePort();
         Files.writeString(ini, "[databases]\n* = host=127.0.0.1 port=" + TestPostgres.port() + "\n\n[pgbouncer]\n"
-                + "listen_addr = 127.0.0.1\nlisten_port = " + SluiceHarness.freePort() + "\nunix_socket_dir =\n"
+                + "listen_addr = 127.0.0.1\nlisten_port = " + port + "\nunix_socket_dir =\n"
                 + "auth_type = trust\npidfile = " + pidfile + "\nlogfile = " + dir.resolve("sluice.log") + "\n");
         String root = "root".equals(System.getProperty("user.name")) ? "--allow-root" : "-q";
         String[] noPidfile = run(root, "-d", dir.resolve("missing.ini").toString());
@@ -276,6 +277,15 @@ class FrontEndIT {
         ProcessHandle daemon = ProcessHandle.of(pid).orElseThrow();
         try {
             assertThat(daemon.isAlive()).isTrue();
+            // Listening once -d has returned; the start-up line follows the bind by a moment.
+            try (java.net.Socket probe = new java.net.Socket("127.0.0.1", port)) {
+                assertThat(probe.isConnected()).isTrue();
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!Files.readString(dir.resolve("sluice.log")).contains("process up: Sluice")
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
             assertThat(Files.readString(dir.resolve("sluice.log"))).contains("process up: Sluice");
         } finally {
             daemon.destroy();
