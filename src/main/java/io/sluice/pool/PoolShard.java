@@ -410,6 +410,10 @@ public final class PoolShard {
             return false;
         }
         Collections.addAll(queries, LeftState.resetQueries(bits));
+        if ((bits & LeftState.SET) != 0 && cfg.connectQuery() != null && !cfg.connectQuery().isBlank()) {
+            // RESET ALL also undid what connect_query set when the server logged in.
+            queries.add(cfg.connectQuery());
+        }
         return true;
     }
 

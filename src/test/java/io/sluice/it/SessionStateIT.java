@@ -64,6 +64,19 @@ class SessionStateIT {
     }
 
     @Test
+    void connectQueryIsRunAgainAfterTheReset() throws Exception {
+        String db = DB + " connect_query='set statement_timeout to 240000'";
+        try (SluiceHarness h = SluiceHarness.start(db, "auth_type = md5", SluiceHarness.USERLIST, 1);
+                Connection a = h.connect("tx", "md5user", "md5pass");
+                Connection b = h.connect("tx", "md5user", "md5pass")) {
+            assertThat(scalar(a, "show statement_timeout")).isEqualTo("4min");
+            exec(a, "set work_mem = '7MB'");
+            assertThat(scalar(b, "show work_mem")).isNotEqualTo("7MB");
+            assertThat(scalar(b, "show statement_timeout")).as("connect_query's setting kept").isEqualTo("4min");
+        }
+    }
+
+    @Test
     void setRoleIsUndone() throws Exception {
         try (SluiceHarness h = start("reset");
                 Connection a = h.connect("tx", "md5user", "md5pass");
