@@ -59,6 +59,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private boolean registered;
     private boolean welcomeSent;
     private boolean syncing;
+    /** The server was free to go while the client was mid-message: released once that message is whole. */
+    private boolean releaseWhenWhole;
     private boolean wroteToServer;
     /** Sluice is closing this client (a FATAL is on its way): later errors add nothing. */
     private boolean closing;
@@ -264,6 +266,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 // Backpressure: the server is not taking bytes; resumed on its writability.
                 channel.config().setAutoRead(false);
             }
+        }
+        if (releaseWhenWhole) {
+            maybeRelease();
         }
     }
 
@@ -507,8 +512,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (!channel.config().isAutoRead()) {
             channel.config().setAutoRead(true);
         }
-        if (!any) {
-            // Linked only to learn the server's parameters (first login of the pool).
+        if (!any || releaseWhenWhole) {
+            // Linked only to learn the server's parameters (first login of the pool), or kept
+            // for a message the client had not finished.
             maybeRelease();
         }
     }
@@ -543,6 +549,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (poolMode == PoolMode.SESSION || server == null || syncing || !server.isClean()) {
             return;
         }
+        if (scanner.relayingMessage()) {
+            // The server has the start of a message the client is still sending (one that asks
+            // for no reply, a CopyData say): given to another client now, it took that client's
+            // query as the rest, and the next client waited for ever. Kept until it is whole.
+            releaseWhenWhole = true;
+            return;
+        }
+        releaseWhenWhole = false;
         ServerConnection s = server;
         server = null;
         if (!channel.config().isAutoRead()) {
