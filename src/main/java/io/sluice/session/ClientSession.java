@@ -18,6 +18,7 @@ import io.sluice.protocol.FrontendCodes;
 import io.sluice.protocol.MessageScanner;
 import io.sluice.protocol.PgReader.ErrorFields;
 import io.sluice.protocol.PgWriter;
+import io.sluice.protocol.ProtocolException;
 import io.sluice.protocol.Relay;
 import io.sluice.protocol.SqlState;
 import java.util.List;
@@ -389,8 +390,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 // case for drivers that do not prepare), noting the reply it will get.
                 return prepared.passesUnnamed(type, bodyLength, in, server.statements())
                         ? MessageScanner.PASS : MessageScanner.CONSUME;
-            default:
+            case FrontendCodes.FLUSH:
+            case FrontendCodes.COPY_DATA:
                 return MessageScanner.PASS;
+            default:
+                // PostgreSQL ends the connection on a type it does not know, in these words, and
+                // so does PgBouncer. Relayed, its FATAL was owed to no one: it could come after a
+                // Terminate had given the server back, and end the next client instead.
+                throw new ProtocolException("invalid frontend message type " + (type & 0xff));
         }
     }
 

@@ -99,6 +99,32 @@ class ClientSessionFuzzTest {
         }
     }
 
+    /**
+     * Found by the fuzz (transaction mode): a message of a type no frontend sends after login
+     * (here 'p'), then Terminate. Sluice relayed the 'p' (it owes no reply), the Terminate gave
+     * the server back, and PostgreSQL's FATAL for the 'p' reached the next client, with "server
+     * conn crashed?". Sluice now refuses such a type itself, as PostgreSQL and PgBouncer do.
+     */
+    @Test
+    void aMessageTypeNoFrontendSendsEndsThatClientNotTheNext() {
+        byte[] p = Seeds.msg('p', "c=biws,r=abcdef".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        for (int mode = 0; mode < MODES.length; mode++) {
+            EmbeddedSluice sluice = new EmbeddedSluice(new Case(mode, null).config(), EmbeddedSluice.postgres());
+            try {
+                EmbeddedSluice.Client first = sluice.connect().send(List.of(Seeds.STARTUP, p, TERMINATE));
+                assertThat(first.view().summary()).as(MODES[mode][0]).endsWith("Z:I",
+                        "E:FATAL:08P01:invalid frontend message type 112");
+                assertThat(first.isOpen()).isFalse();
+                EmbeddedSluice.Client next = sluice.connect().send(List.of(Seeds.STARTUP, SELECT));
+                assertThat(next.view().summary()).as(MODES[mode][0]).endsWith("Z:I", "C:SELECT 1|", "Z:I");
+            } finally {
+                sluice.close();
+            }
+            assertThat(sluice.escaped).isEmpty();
+            assertThat(sluice.alloc.live()).isZero();
+        }
+    }
+
     private static void run(Case c, List<byte[]> reads) {
         byte[] data = c.stream().bytes();
         EmbeddedSluice sluice = new EmbeddedSluice(c.config(), EmbeddedSluice.postgres());
