@@ -75,6 +75,11 @@ public final class MessageScanner {
     private ByteBuf pending;
     /** A scan failed: see {@link #scan}. */
     private boolean broken;
+    /**
+     * What was passed on so far ends inside a message: the peer holds its first part. Set at
+     * each forward, since a failed or stopped scan drops the run it had not forwarded yet.
+     */
+    private boolean forwardedMid;
     private final MemoryBudget budget;
     /** Bytes of {@link #budget} held for {@link #pending}. */
     private long reserved;
@@ -102,10 +107,13 @@ public final class MessageScanner {
 
     /**
      * True in the middle of a message whose first bytes were already passed on: what received
-     * them holds half a message, and nothing may be sent after it.
+     * them holds half a message, and nothing may be sent after it. Inspected and observed
+     * messages are passed on as their bytes come too, and a failed scan drops a run that may
+     * hold the rest of one: counting only passed messages here, Sluice's FATAL once followed
+     * half of a server's ErrorResponse to the client.
      */
     public boolean relayingMessage() {
-        return state == BODY_PASS;
+        return forwardedMid;
     }
 
     /** Releases a partly assembled body. Call when the connection closes. */
@@ -199,6 +207,7 @@ public final class MessageScanner {
                         assert !flushed;
                         runStart = action == CONSUME ? -1 : in.readerIndex();
                         if (action != CONSUME) {
+                            forwardedMid = remaining > 0;
                             sink.forward(header());
                         }
                     } else if (action == CONSUME) {
@@ -347,10 +356,12 @@ public final class MessageScanner {
                 // on, with no slice object and no extra reference count; the caller stops here.
                 in.readerIndex(first);
                 wholeForwarded = true;
+                forwardedMid = false;
                 sink.forward(in);
                 return sink.onMessage(type, body);
             }
             if (in.readerIndex() > runStart) {
+                forwardedMid = false;
                 sink.forward(in.retainedSlice(runStart, in.readerIndex() - runStart));
             }
         }
@@ -358,10 +369,12 @@ public final class MessageScanner {
     }
 
     /** Forwards [start, end) of {@code in}; returns true when that was all of it, handed over whole. */
-    private static boolean flush(ByteBuf in, Sink sink, int start, int end, int first) {
+    private boolean flush(ByteBuf in, Sink sink, int start, int end, int first) {
         if (start < 0 || end <= start) {
             return false;
         }
+        // A run ends at a message boundary, or at the end of the read inside a message.
+        forwardedMid = end == in.readerIndex() && state != HEADER;
         if (start == first && end == in.writerIndex() && in.readerIndex() == end) {
             in.readerIndex(first);
             sink.forward(in);

@@ -18,6 +18,7 @@ import io.sluice.protocol.FrontendCodes;
 import io.sluice.protocol.MessageScanner;
 import io.sluice.protocol.PgReader.ErrorFields;
 import io.sluice.protocol.PgWriter;
+import io.sluice.protocol.ProtocolException;
 import io.sluice.protocol.Relay;
 import io.sluice.protocol.SqlState;
 import java.util.List;
@@ -59,6 +60,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private boolean registered;
     private boolean welcomeSent;
     private boolean syncing;
+    /** The server was free to go while the client was mid-message: released once that message is whole. */
+    private boolean releaseWhenWhole;
     private boolean wroteToServer;
     /** Sluice is closing this client (a FATAL is on its way): later errors add nothing. */
     private boolean closing;
@@ -265,6 +268,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 channel.config().setAutoRead(false);
             }
         }
+        if (releaseWhenWhole) {
+            maybeRelease();
+        }
     }
 
     @Override
@@ -389,8 +395,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 // case for drivers that do not prepare), noting the reply it will get.
                 return prepared.passesUnnamed(type, bodyLength, in, server.statements())
                         ? MessageScanner.PASS : MessageScanner.CONSUME;
-            default:
+            case FrontendCodes.FLUSH:
+            case FrontendCodes.COPY_DATA:
                 return MessageScanner.PASS;
+            default:
+                // PostgreSQL ends the connection on a type it does not know, in these words, and
+                // so does PgBouncer. Relayed, its FATAL was owed to no one: it could come after a
+                // Terminate had given the server back, and end the next client instead.
+                throw new ProtocolException("invalid frontend message type " + (type & 0xff));
         }
     }
 
@@ -519,8 +531,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (!channel.config().isAutoRead()) {
             channel.config().setAutoRead(true);
         }
-        if (!any) {
-            // Linked only to learn the server's parameters (first login of the pool).
+        if (!any || releaseWhenWhole) {
+            // Linked only to learn the server's parameters (first login of the pool), or kept
+            // for a message the client had not finished.
             maybeRelease();
         }
     }
@@ -555,6 +568,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (poolMode == PoolMode.SESSION || server == null || syncing || !server.isClean()) {
             return;
         }
+        if (scanner.relayingMessage()) {
+            // The server has the start of a message the client is still sending (one that asks
+            // for no reply, a CopyData say): given to another client now, it took that client's
+            // query as the rest, and the next client waited for ever. Kept until it is whole.
+            releaseWhenWhole = true;
+            return;
+        }
+        releaseWhenWhole = false;
         ServerConnection s = server;
         server = null;
         if (!channel.config().isAutoRead()) {

@@ -80,34 +80,36 @@ class MessageScannerFuzzTest {
 
     /** What the scanner must do with the stream read whole, computed from the bytes alone. */
     record Model(byte[] forwarded, List<String> shown, List<Integer> shownEnds, String error, boolean boundary,
-            boolean stopped) {
+            boolean stopped, java.util.Set<Integer> ends) {
         static Model of(Case c) {
             byte[] d = c.stream().bytes();
             ByteArrayOutputStream fwd = new ByteArrayOutputStream();
             List<String> shown = new ArrayList<>();
             List<Integer> ends = new ArrayList<>();
+            // Where the messages passed on end: the peer is between two messages there only.
+            java.util.Set<Integer> cuts = new java.util.HashSet<>(List.of(0));
             int pos = 0;
             while (pos < d.length) {
                 if (d.length - pos < 5) {
-                    return new Model(fwd.toByteArray(), shown, ends, null, false, false);
+                    return new Model(fwd.toByteArray(), shown, ends, null, false, false, cuts);
                 }
                 byte type = d[pos];
                 int length = ((d[pos + 1] & 0xff) << 24) | ((d[pos + 2] & 0xff) << 16) | ((d[pos + 3] & 0xff) << 8)
                         | (d[pos + 4] & 0xff);
                 if (length < 4) {
-                    return new Model(fwd.toByteArray(), shown, ends, "invalid message length " + length, false, false);
+                    return new Model(fwd.toByteArray(), shown, ends, "invalid message length " + length, false, false, cuts);
                 }
                 if (length > MAX_LENGTH) {
                     return new Model(fwd.toByteArray(), shown, ends,
-                            "message length " + length + " exceeds max_packet_size", false, false);
+                            "message length " + length + " exceeds max_packet_size", false, false, cuts);
                 }
                 int action = c.action(type);
                 int body = length - 4;
                 if (action != MessageScanner.PASS && body > MAX_COLLECT) {
-                    return new Model(fwd.toByteArray(), shown, ends, "too long", false, false);
+                    return new Model(fwd.toByteArray(), shown, ends, "too long", false, false, cuts);
                 }
                 if (action != MessageScanner.PASS && body > c.budget() / 4) {
-                    return new Model(fwd.toByteArray(), shown, ends, "larger than Sluice holds whole", false, false);
+                    return new Model(fwd.toByteArray(), shown, ends, "larger than Sluice holds whole", false, false, cuts);
                 }
                 int have = Math.min(body, d.length - pos - 5);
                 if (have < body) {
@@ -115,21 +117,22 @@ class MessageScannerFuzzTest {
                     if (action != MessageScanner.CONSUME) {
                         fwd.write(d, pos, 5 + have);
                     }
-                    return new Model(fwd.toByteArray(), shown, ends, null, false, false);
+                    return new Model(fwd.toByteArray(), shown, ends, null, false, false, cuts);
                 }
                 if (action != MessageScanner.CONSUME) {
                     fwd.write(d, pos, 5 + body);
+                    cuts.add(fwd.size());
                 }
                 if (action != MessageScanner.PASS) {
                     shown.add((char) type + ":" + new String(d, pos + 5, body, StandardCharsets.ISO_8859_1));
                     ends.add(fwd.size());
                     if (shown.size() - 1 == c.stopAt()) {
-                        return new Model(fwd.toByteArray(), shown, ends, null, false, true);
+                        return new Model(fwd.toByteArray(), shown, ends, null, false, true, cuts);
                     }
                 }
                 pos += 5 + body;
             }
-            return new Model(fwd.toByteArray(), shown, ends, null, true, false);
+            return new Model(fwd.toByteArray(), shown, ends, null, true, false, cuts);
         }
     }
 
@@ -199,6 +202,8 @@ class MessageScannerFuzzTest {
                 error = e.getMessage();
                 assertThat(in.refCnt()).as("a failed read is released").isZero();
                 assertThat(scanner.broken()).isTrue();
+                assertThat(scanner.relayingMessage()).as("peer left with half a message, %d bytes passed on",
+                        sink.forwarded.size()).isEqualTo(!expected.ends().contains(sink.forwarded.size()));
                 // The connection closes now; a read already on its way is dropped unread.
                 ByteBuf late = alloc.buffer(1).writeByte('Q');
                 scanner.scan(late, sink);
@@ -207,6 +212,10 @@ class MessageScannerFuzzTest {
             }
             assertThat(alloc.largest()).as("largest buffer, %d bytes sent", sent).isLessThanOrEqualTo(2 * sent + 8192);
             assertThat(budget.used()).as("budget taken").isLessThanOrEqualTo(Math.min(c.budget(), sent));
+            if (sink.shown.size() <= c.stopAt() || c.stopAt() < 0) {
+                assertThat(scanner.relayingMessage()).as("peer left with half a message, %d bytes passed on",
+                        sink.forwarded.size()).isEqualTo(!expected.ends().contains(sink.forwarded.size()));
+            }
             if (sink.shown.size() > c.stopAt() && c.stopAt() >= 0) {
                 break;
             }

@@ -31,6 +31,7 @@ class ClientSessionFuzzTest {
         {"pool_mode = transaction", "max_prepared_statements = 0"},
         {"pool_mode = statement"}};
     private static final byte[] SELECT = Seeds.msg('Q', Seeds.cstr("SELECT 1"));
+    private static final byte[] TERMINATE = {'X', 0, 0, 0, 4};
 
     record Case(int mode, Hostile.Stream stream) {
         static Case random(Random r) {
@@ -63,18 +64,78 @@ class ClientSessionFuzzTest {
         });
     }
 
+    /**
+     * Found by the fuzz (transaction mode): a query, then the start of a message that asks for
+     * no reply (here CopyData, 100 bytes, 10 sent). The query's ReadyForQuery gave the server back
+     * to the pool with that half message in it; the next client's query became its rest, and that
+     * client waited for ever. Now the server stays with the client until the message is whole (or
+     * is closed with it, when the client leaves first).
+     */
+    @Test
+    void aServerHoldingHalfAClientMessageIsNotGivenToTheNextClient() {
+        byte[] copyData = Seeds.concat(new byte[] {'d'}, Seeds.int32(104), new byte[100]);
+        byte[] start = Seeds.concat(SELECT, java.util.Arrays.copyOf(copyData, 15));
+        byte[] rest = java.util.Arrays.copyOfRange(copyData, 15, copyData.length);
+        for (boolean finish : new boolean[] {true, false}) {
+            EmbeddedSluice sluice = new EmbeddedSluice(new Case(2, null).config(), EmbeddedSluice.postgres());
+            try {
+                EmbeddedSluice.Client first = sluice.connect().send(List.of(Seeds.STARTUP, start));
+                assertThat(first.view().summary()).endsWith("Z:I", "C:SELECT 1|", "Z:I");
+                EmbeddedSluice.Client next = sluice.connect().send(List.of(Seeds.STARTUP, SELECT));
+                assertThat(next.view().summary()).as("waits for the one server").endsWith("K", "Z:I");
+                if (finish) {
+                    first.send(List.of(rest));
+                } else {
+                    first.close();
+                }
+                assertThat(next.view().summary()).as(finish ? "message finished" : "client gone")
+                        .endsWith("Z:I", "C:SELECT 1|", "Z:I");
+                assertThat(sluice.serverCount()).isEqualTo(finish ? 1 : 2);
+            } finally {
+                sluice.close();
+            }
+            assertThat(sluice.escaped).isEmpty();
+            assertThat(sluice.alloc.live()).isZero();
+        }
+    }
+
+    /**
+     * Found by the fuzz (transaction mode): a message of a type no frontend sends after login
+     * (here 'p'), then Terminate. Sluice relayed the 'p' (it owes no reply), the Terminate gave
+     * the server back, and PostgreSQL's FATAL for the 'p' reached the next client, with "server
+     * conn crashed?". Sluice now refuses such a type itself, as PostgreSQL and PgBouncer do.
+     */
+    @Test
+    void aMessageTypeNoFrontendSendsEndsThatClientNotTheNext() {
+        byte[] p = Seeds.msg('p', "c=biws,r=abcdef".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        for (int mode = 0; mode < MODES.length; mode++) {
+            EmbeddedSluice sluice = new EmbeddedSluice(new Case(mode, null).config(), EmbeddedSluice.postgres());
+            try {
+                EmbeddedSluice.Client first = sluice.connect().send(List.of(Seeds.STARTUP, p, TERMINATE));
+                assertThat(first.view().summary()).as(MODES[mode][0]).endsWith("Z:I",
+                        "E:FATAL:08P01:invalid frontend message type 112");
+                assertThat(first.isOpen()).isFalse();
+                EmbeddedSluice.Client next = sluice.connect().send(List.of(Seeds.STARTUP, SELECT));
+                assertThat(next.view().summary()).as(MODES[mode][0]).endsWith("Z:I", "C:SELECT 1|", "Z:I");
+            } finally {
+                sluice.close();
+            }
+            assertThat(sluice.escaped).isEmpty();
+            assertThat(sluice.alloc.live()).isZero();
+        }
+    }
+
     private static void run(Case c, List<byte[]> reads) {
         byte[] data = c.stream().bytes();
         EmbeddedSluice sluice = new EmbeddedSluice(c.config(), EmbeddedSluice.postgres());
         try {
             EmbeddedSluice.Client hostile = sluice.connect().send(List.of(Seeds.STARTUP));
             assertThat(hostile.view().summary()).as("welcome").endsWith("K", "Z:I");
-            int welcome = hostile.view().messages.size();
             hostile.send(reads);
             ClientView view = hostile.view();
             view.assertWellFormed();
             if (!hostile.isOpen()) {
-                if (!Hostile.asksToClose(data, false) || view.messages.size() > welcome) {
+                if (!Hostile.asksToClose(data, false) || view.messages.stream().anyMatch(ClientView.Message::isFatal)) {
                     view.assertEndsInFatal();
                 }
             } else {

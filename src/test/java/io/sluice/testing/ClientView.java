@@ -152,6 +152,15 @@ public final class ClientView {
     }
 
     /**
+     * A connection Sluice ended after relaying a server's messages, whatever they were: its last
+     * message is a FATAL.
+     */
+    public void assertLastIsFatal() {
+        assertThat(messages).as("messages before the close").isNotEmpty();
+        assertThat(messages.get(messages.size() - 1).isFatal()).as("last of %s is FATAL", summary()).isTrue();
+    }
+
+    /**
      * A connection Sluice ended: its last message is a FATAL (one relayed from the server may come
      * just before Sluice's own), and nothing but errors follow the first FATAL.
      */

@@ -101,6 +101,9 @@ public final class EmbeddedSluice implements AutoCloseable {
                 if (type == 'S') {
                     return Reply.of(Seeds.readyForQuery(status));
                 }
+                if (type == 'F') {
+                    return Reply.of(Seeds.msg('V', Seeds.int32(-1)), Seeds.readyForQuery(status));
+                }
                 return POSTGRES.message(connection, type, body);
             }
         };
@@ -209,7 +212,7 @@ public final class EmbeddedSluice implements AutoCloseable {
                     unread++;
                     continue;
                 }
-                guard("client read", () -> channel.writeInbound(alloc.buffer(r.length).writeBytes(r)));
+                deliver(channel, r);
             }
             settle();
             return this;
@@ -279,6 +282,20 @@ public final class EmbeddedSluice implements AutoCloseable {
             any |= s.round();
         }
         return any || loopOwner.hasPendingTasks();
+    }
+
+    /**
+     * One read, as a socket transport delivers it: channelRead, then channelReadComplete even
+     * when a handler closed the channel during the read (EmbeddedChannel's writeInbound skips it
+     * then, and Sluice's flush of what it relayed in that read with it).
+     */
+    private void deliver(EmbeddedChannel ch, byte[] read) {
+        guard("read", () -> {
+            ch.pipeline().fireChannelRead(alloc.buffer(read.length).writeBytes(read));
+            ch.pipeline().fireChannelReadComplete();
+            ch.runPendingTasks();
+            ch.checkException();
+        });
     }
 
     private void guard(String what, Runnable r) {
@@ -361,7 +378,7 @@ public final class EmbeddedSluice implements AutoCloseable {
             if (channel.isOpen()) {
                 if (!toSend.isEmpty() && channel.config().isAutoRead()) {
                     byte[] r = toSend.poll();
-                    guard("server read", () -> channel.writeInbound(alloc.buffer(r.length).writeBytes(r)));
+                    deliver(channel, r);
                     any = true;
                 } else if (toSend.isEmpty() && closeWhenSent) {
                     closeWhenSent = false;
