@@ -12,7 +12,11 @@ import java.util.function.Function;
  *
  * <p>Bounded for the normal build; longer campaigns set, as system properties (Maven passes
  * {@code -D} on its command line to the test JVM), {@code sluice.fuzz.tries} (cases per property)
- * and {@code sluice.fuzz.seed} (a number, or {@code random}). See docs/testing.md.
+ * and {@code sluice.fuzz.seed} (a number, or {@code random}). See docs/fuzzing.md.
+ *
+ * <p>Hand-written, not a library: jqwik's maintainers ask, from 1.10 on, that it not be used
+ * with AI coding agents, and Jazzer generates inputs only in a fuzzing mode of its own (one test
+ * per JVM, a native agent), not within a plain test run; docs/fuzzing.md says more.
  */
 public final class Fuzz {
     /** The run seed of a plain build: fixed, so that everyone's build tries the same cases. */
