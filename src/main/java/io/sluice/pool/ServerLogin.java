@@ -30,6 +30,12 @@ final class ServerLogin {
     private final PoolConfig config;
     private final Pool pool;
     private ScramClient scram;
+    /**
+     * The most PBKDF2 iterations a server may ask for. They run on the event loop (once per pool
+     * and salt): a server, or anything answering on its port, asking for 2^31 held the loop for
+     * minutes. PostgreSQL's default is 4096; a million takes about half a second here.
+     */
+    static final int MAX_SCRAM_ITERATIONS = 1_000_000;
     private String clientNonce;
     private boolean done;
     private ErrorFields error;
@@ -134,6 +140,11 @@ final class ServerLogin {
                 requireScram();
                 String serverFirst = body.toString(StandardCharsets.UTF_8);
                 try {
+                    int iterations = ServerFirstMessage.parseFrom(serverFirst, clientNonce).getIterationCount();
+                    if (iterations > MAX_SCRAM_ITERATIONS) {
+                        throw new IllegalStateException("server asked for " + iterations + " SCRAM iterations, more"
+                                + " than Sluice computes (" + MAX_SCRAM_ITERATIONS + ")");
+                    }
                     if (secret instanceof Secret.Plain plain) {
                         scram = withDerivedKeys(plain, serverFirst);
                     }
