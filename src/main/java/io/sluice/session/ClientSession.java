@@ -359,6 +359,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public int classify(byte type, int bodyLength, ByteBuf in) {
+        if (bodyLength != 0 && (type == FrontendCodes.SYNC || type == FrontendCodes.FLUSH
+                || type == FrontendCodes.COPY_DONE)) {
+            // PostgreSQL answers these with an ERROR (trailing data) that Sluice would not know
+            // was owed: in transaction mode it could reach the next client of the server.
+            throw new ProtocolException("invalid message format: message type " + (char) type
+                    + " with a body of " + bodyLength + " bytes");
+        }
         switch (type) {
             case FrontendCodes.TERMINATE:
                 return MessageScanner.CONSUME;

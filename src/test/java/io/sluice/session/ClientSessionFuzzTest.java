@@ -125,6 +125,31 @@ class ClientSessionFuzzTest {
         }
     }
 
+    /**
+     * Sync, Flush and CopyDone have no body. PostgreSQL answers one with a body with an ERROR
+     * that no ReadyForQuery follows, which Sluice would not count as owed: in transaction mode
+     * it could reach the next client of the server. Sluice ends that client itself.
+     */
+    @Test
+    void aSyncOrFlushWithABodyEndsThatClient() {
+        for (char type : new char[] {'S', 'H', 'c'}) {
+            byte[] bad = Seeds.msg(type, new byte[] {1, 2, 3});
+            EmbeddedSluice sluice = new EmbeddedSluice(new Case(1, null).config(), EmbeddedSluice.postgres());
+            try {
+                EmbeddedSluice.Client first = sluice.connect().send(List.of(Seeds.STARTUP, bad));
+                assertThat(first.view().summary()).as("type " + type).endsWith("Z:I",
+                        "E:FATAL:08P01:invalid message format: message type " + type + " with a body of 3 bytes");
+                assertThat(first.isOpen()).isFalse();
+                EmbeddedSluice.Client next = sluice.connect().send(List.of(Seeds.STARTUP, SELECT));
+                assertThat(next.view().summary()).endsWith("Z:I", "C:SELECT 1|", "Z:I");
+            } finally {
+                sluice.close();
+            }
+            assertThat(sluice.escaped).isEmpty();
+            assertThat(sluice.alloc.live()).isZero();
+        }
+    }
+
     private static void run(Case c, List<byte[]> reads) {
         byte[] data = c.stream().bytes();
         EmbeddedSluice sluice = new EmbeddedSluice(c.config(), EmbeddedSluice.postgres());
