@@ -15,8 +15,9 @@ import java.util.function.Function;
  * and {@code sluice.fuzz.seed} (a number, or {@code random}). See docs/fuzzing.md.
  *
  * <p>Hand-written, not a library: jqwik's maintainers ask, from 1.10 on, that it not be used
- * with AI coding agents, and Jazzer generates inputs only in a fuzzing mode of its own (one test
- * per JVM, a native agent), not within a plain test run; docs/fuzzing.md says more.
+ * with AI coding agents. Jazzer, used beside it for coverage-guided runs (the *JazzerTest
+ * classes), fuzzes one test per JVM and is slow to start; these properties run hundreds of
+ * shrinkable cases each in seconds. docs/fuzzing.md says more.
  */
 public final class Fuzz {
     /** The run seed of a plain build: fixed, so that everyone's build tries the same cases. */
