@@ -544,11 +544,6 @@ public final class PoolShard {
     }
 
     /**
-     * Every client waiting here gets the server's own login error, as PgBouncer does; except
-     * "cannot connect now" (PostgreSQL starting up or recovering): those clients stay queued while
-     * the login is tried again (upkeep, each second), until query_wait_timeout, as in PgBouncer.
-     */
-    /**
      * A login of this pool failed: its waiting clients, on every loop, get the error (as
      * PgBouncer's do), and no login is tried again for server_login_retry.
      */
@@ -558,6 +553,11 @@ public final class PoolShard {
         pool.onOtherShards(this, s -> s.failWaiters(err));
     }
 
+    /**
+     * Every client waiting here gets the server's own login error, as PgBouncer does; except
+     * "cannot connect now" (PostgreSQL starting up or recovering): those clients stay queued while
+     * the login is tried again (upkeep, each second), until query_wait_timeout, as in PgBouncer.
+     */
     private void failWaiters(ErrorFields err) {
         if (err.cannotConnectNow()) {
             return;

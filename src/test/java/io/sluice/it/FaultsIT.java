@@ -365,8 +365,8 @@ class FaultsIT {
 
     @Test
     void postgresUnreachableWithConnectsHangingFailsWaitingClientsAfterServerConnectTimeout() throws Exception {
-        // One event loop: every waiter waits on the logins of that one loop (with more, see the
-        // disabled test below).
+        // One event loop: every waiter waits on the logins of that one loop (clients waiting on
+        // other loops: the next test).
         try (TcpProxy proxy = TcpProxy.start(pg.port());
                 SluiceHarness h = sluice(proxy.port(), 2, "server_connect_timeout = 2\nserver_login_retry = 2", 1)) {
             Attempt[] told = unreachable(proxy, h, TcpProxy::stall);
