@@ -38,11 +38,12 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     /** Server messages Sluice assembles (errors, auth, parameters) are small; larger is corrupt. */
     private static final int MAX_COLLECT = 1 << 20;
 
+    /** The most by which a server's lifetime is shortened, as a share of server_lifetime. */
+    static final double LIFETIME_JITTER = 0.2;
+
     private final long id = IDS.incrementAndGet();
     private final PoolShard shard;
     private final ServerLogin login;
-    /** The most by which a server's lifetime is shortened, as a share of server_lifetime. */
-    static final double LIFETIME_JITTER = 0.2;
     final long createdNanos = System.nanoTime();
     /**
      * The share of server_lifetime this server lives, drawn once between 0.8 and 1: servers
@@ -61,11 +62,6 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private boolean checking;
     /** When it last became idle (set by {@link PoolShard#move}): for server_idle_timeout. */
     long stateSinceNanos = createdNanos;
-
-    /** True when this server has lived its share of {@code lifetimeNanos} (0: no limit) by {@code now}. */
-    boolean lifetimeOver(long now, long lifetimeNanos) {
-        return lifetimeNanos > 0 && now - createdNanos > (long) (lifetimeNanos * lifetimeShare);
-    }
 
     /** Changed only by {@link PoolShard#move}; starts in LOGIN, on the shard's LOGIN list. */
     ServerState state = ServerState.LOGIN;
@@ -170,6 +166,11 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     /** True when the server is at rest: no transaction, no reply owed, no partial message. */
     public boolean isClean() {
         return tx == TransactionState.IDLE && !owesReply();
+    }
+
+    /** True when this server has lived its share of {@code lifetimeNanos} (0: no limit) by {@code now}. */
+    boolean lifetimeOver(long now, long lifetimeNanos) {
+        return lifetimeNanos > 0 && now - createdNanos > (long) (lifetimeNanos * lifetimeShare);
     }
 
     /** Inside a transaction with nothing running: the client holds it idle. */

@@ -371,7 +371,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 return MessageScanner.CONSUME;
             case FrontendCodes.QUERY:
                 server.owed().query();
-                noteState(StateScan.query(in, bodyLength));
+                if (scansState()) {
+                    noteState(StateScan.query(in, bodyLength));
+                }
                 return prepared != null && PreparedStatements.mayDropAll(in, bodyLength)
                         ? MessageScanner.OBSERVE : MessageScanner.PASS;
             case FrontendCodes.FUNCTION_CALL:
@@ -392,7 +394,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             case FrontendCodes.DESCRIBE:
             case FrontendCodes.CLOSE:
                 server.owed().extended();
-                if (type == FrontendCodes.PARSE) {
+                if (type == FrontendCodes.PARSE && scansState()) {
                     noteState(StateScan.parse(in, bodyLength));
                 }
                 if (prepared == null) {
@@ -418,6 +420,17 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (bits != 0) {
             server.leaveState(bits, node);
         }
+    }
+
+    /**
+     * False when the server's reset query will run when it is given back (session mode, or
+     * server_reset_query_always): it undoes session state anyway, and the text is not scanned.
+     */
+    private boolean scansState() {
+        if (poolMode != PoolMode.SESSION && !pool.config().resetQueryAlways()) {
+            return true;
+        }
+        return pool.config().resetQuery().isEmpty();
     }
 
     @Override
