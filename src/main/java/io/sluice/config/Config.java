@@ -22,7 +22,7 @@ public final class Config {
 
     /** Would let everyone in or lock everyone out, so refused rather than ignored. */
     private static final Set<AuthType> UNSUPPORTED_AUTH =
-            EnumSet.of(AuthType.CERT, AuthType.HBA, AuthType.PAM, AuthType.LDAP);
+            EnumSet.of(AuthType.HBA, AuthType.PAM, AuthType.LDAP);
     /**
      * Password methods can't work without secrets. trust may go without: then any user name is
      * accepted (with an auth_file, only the users in it, as in PgBouncer).
@@ -173,27 +173,17 @@ public final class Config {
     }
 
     /**
-     * Settings that ask for protection Sluice cannot give yet stop start-up: a warning would let
-     * it run, and then a configuration that asks for encryption talks in plaintext, and one that
-     * looks users up in the database lets no one in (or the wrong ones). TLS modes that allow
-     * plaintext (disable, allow, prefer) run without TLS, as PgBouncer does without certificates.
+     * Settings that ask for what Sluice cannot do yet stop start-up: a warning would let it run,
+     * and then a configuration that looks users up in the database lets no one in (or the wrong
+     * ones). The TLS settings are checked, files and all, by io.sluice.tls.Tls.
      */
     private static void checkProtection(Map<String, IniEntry> settings) throws ConfigException {
-        for (String key : List.of("client_tls_sslmode", "server_tls_sslmode")) {
-            IniEntry e = settings.get(key);
-            if (e != null && !PLAINTEXT_SSLMODES.contains(e.value().strip().toLowerCase(java.util.Locale.ROOT))) {
-                throw e.error(e.value().strip() + " needs TLS, which Sluice does not support yet"
-                        + " (use disable, allow or prefer)");
-            }
-        }
         // auth_query and auth_dbname do nothing without auth_user (templates often set them).
         IniEntry authUser = settings.get("auth_user");
         if (authUser != null && !authUser.value().isBlank()) {
             throw authUser.error("not supported by Sluice yet: users can come from auth_file only");
         }
     }
-
-    private static final Set<String> PLAINTEXT_SSLMODES = Set.of("disable", "allow", "prefer");
 
     /**
      * This config with one [pgbouncer] setting changed, as the console's SET does (until the

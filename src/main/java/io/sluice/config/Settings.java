@@ -35,7 +35,11 @@ public final class Settings {
             "max_db_client_connections", "max_user_client_connections", "query_wait_notify",
             "server_check_query", "server_check_delay", "server_fast_close", "tcp_keepalive", "tcp_keepidle",
             "tcp_keepintvl", "tcp_keepcnt", "tcp_user_timeout", "tcp_socket_buffer", "tcp_defer_accept",
-            "max_unauthenticated_clients", "session_state_policy");
+            "max_unauthenticated_clients", "session_state_policy",
+            "client_tls_sslmode", "client_tls_key_file", "client_tls_cert_file", "client_tls_ca_file",
+            "client_tls_protocols", "client_tls_ciphers", "client_tls13_ciphers", "client_tls_dheparams",
+            "client_tls_ecdhcurve", "server_tls_sslmode", "server_tls_key_file", "server_tls_cert_file",
+            "server_tls_ca_file", "server_tls_protocols", "server_tls_ciphers", "server_tls13_ciphers");
 
     private final Map<String, String> explicit;
     private final Path baseDir;
@@ -108,10 +112,10 @@ public final class Settings {
         this.tcp = TcpSettings.of(this);
     }
 
-    /** Every known setting's name, alphabetical. */
     /** Settings of Sluice's own, not PgBouncer's: PgBouncer would refuse a file that has them. */
     public static final Set<String> SLUICE_ONLY = Set.of("max_unauthenticated_clients", "session_state_policy");
 
+    /** Every known setting's name, alphabetical. */
     public static Set<String> knownKeys() {
         return SettingSpec.ALL.keySet();
     }
@@ -165,7 +169,7 @@ public final class Settings {
     }
 
     /** A file setting resolved against the main config file's directory; null when empty. */
-    private Path path(String key) {
+    public Path path(String key) {
         String v = value(key).strip();
         if (v.isEmpty()) {
             return null;

@@ -51,7 +51,9 @@ public record PoolConfig(
         /** tcp_keepalive and the other tcp_* settings for new server connections. */
         io.sluice.config.TcpSettings tcp,
         /** session_state_policy close: a server left with session state is closed instead of reset. */
-        boolean closeLeftState) {
+        boolean closeLeftState,
+        /** server_tls_*: how servers on TCP are asked for TLS, and what is checked. */
+        io.sluice.tls.ServerTls serverTls) {
 
     /** Whether named prepared statements are tracked and rewritten (transaction and statement modes). */
     public boolean tracksPreparedStatements() {
@@ -60,7 +62,7 @@ public record PoolConfig(
 
     /**
      * True when a server logged in under {@code other} is as good as one logged in under this:
-     * the same target, role, secret, start-up parameters and connect_query. Otherwise a reload
+     * the same target, role, secret, start-up parameters, connect_query and TLS. Otherwise a reload
      * replaces the pool's servers.
      */
     public boolean sameServerLogin(PoolConfig other) {
@@ -69,7 +71,8 @@ public record PoolConfig(
                 && java.util.Objects.equals(serverDatabase, other.serverDatabase)
                 && java.util.Objects.equals(host, other.host) && port == other.port
                 && java.util.Objects.equals(startupParameters, other.startupParameters)
-                && java.util.Objects.equals(connectQuery, other.connectQuery);
+                && java.util.Objects.equals(connectQuery, other.connectQuery)
+                && java.util.Objects.equals(serverTls, other.serverTls);
     }
 
     @Override

@@ -4,6 +4,7 @@ import io.netty.channel.EventLoop;
 import io.sluice.auth.AuthFile;
 import io.sluice.auth.Secret;
 import io.sluice.config.Config;
+import io.sluice.tls.ServerTls;
 import io.sluice.config.DatabaseConfig;
 import io.sluice.config.PoolMode;
 import io.sluice.config.Settings;
@@ -35,6 +36,8 @@ public final class PoolManager {
     private final ConcurrentHashMap<String, LimitGroup> dbLimits = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, LimitGroup> userLimits = new ConcurrentHashMap<>();
     private final ClientLimits clientLimits = new ClientLimits();
+    /** TLS towards PostgreSQL: part of every pool's config, replaced by a reload. */
+    private volatile ServerTls serverTls = ServerTls.disabled();
 
     public PoolManager(Config config, AuthFile authFile, List<EventLoop> loops, ServerConnector connector,
             Metrics metrics) {
@@ -46,6 +49,11 @@ public final class PoolManager {
             loopIndex.put(this.loops[i], i);
         }
         this.connector = connector;
+    }
+
+    /** Sets TLS towards PostgreSQL before any pool exists (start-up). */
+    public void serverTls(ServerTls tls) {
+        this.serverTls = tls;
     }
 
     public int loopIndex(EventLoop loop) {
@@ -84,7 +92,7 @@ public final class PoolManager {
     }
 
     private Pool create(DatabaseConfig db, String user) {
-        PoolConfig pc = poolConfig(config, authFile, db, user);
+        PoolConfig pc = poolConfig(config, authFile, serverTls, db, user);
         Settings s = config.settings();
         Optional<UserConfig> uc = config.user(user);
         int maxDb = firstNonNull(db.maxDbConnections(), s.maxDbConnections());
@@ -107,7 +115,13 @@ public final class PoolManager {
      * removed"); database and user limits take their new values.
      */
     public void reconfigure(Config loaded, AuthFile loadedAuth) {
+        reconfigure(loaded, loadedAuth, serverTls);
+    }
+
+    /** The same, with TLS towards PostgreSQL built from {@code loaded} (see {@link io.sluice.tls.Tls}). */
+    public void reconfigure(Config loaded, AuthFile loadedAuth, ServerTls loadedTls) {
         this.config = loaded;
+        this.serverTls = loadedTls;
         this.authFile = loadedAuth;
         for (Map.Entry<String, Pool> e : pools.entrySet()) {
             Pool pool = e.getValue();
@@ -118,7 +132,7 @@ public final class PoolManager {
                 pool.kill("database removed");
                 continue;
             }
-            PoolConfig pc = poolConfig(loaded, loadedAuth, db.get(), old.serverUser());
+            PoolConfig pc = poolConfig(loaded, loadedAuth, loadedTls, db.get(), old.serverUser());
             pool.reconfigure(pc, !pc.sameServerLogin(old));
         }
         Settings s = loaded.settings();
@@ -130,7 +144,8 @@ public final class PoolManager {
     }
 
     /** A pool's settings, resolved from {@code config} in PgBouncer's order of precedence. */
-    private static PoolConfig poolConfig(Config config, AuthFile authFile, DatabaseConfig db, String user) {
+    private static PoolConfig poolConfig(Config config, AuthFile authFile, ServerTls tls, DatabaseConfig db,
+            String user) {
         Settings s = config.settings();
         Optional<UserConfig> uc = config.user(user);
         PoolMode mode = uc.map(UserConfig::poolMode).orElse(null);
@@ -168,7 +183,7 @@ public final class PoolManager {
                 timeout(s, uc, "transaction_timeout"), s.durationValue("query_wait_notify"),
                 s.value("server_check_query").trim(), s.durationValue("server_check_delay"),
                 s.booleanValue("server_fast_close"), s.tcp(),
-                "close".equalsIgnoreCase(s.value("session_state_policy").strip()));
+                "close".equalsIgnoreCase(s.value("session_state_policy").strip()), tls);
         return pc;
     }
 

@@ -315,23 +315,39 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     // ---- Netty ----
 
     @Override
-    public void channelActive(ChannelHandlerContext ctx) {
+    public void handlerAdded(ChannelHandlerContext ctx) {
         channel = ctx.channel();
-        bypass = Relay.canBypass(channel);
-        scanner = new MessageScanner(ctx.alloc(), Integer.MAX_VALUE, MAX_COLLECT, MemoryBudget.NONE);
-        ByteBuf out = ctx.alloc().buffer();
-        PgWriter.startup(out, login.startupParameters());
-        ctx.writeAndFlush(out, ctx.voidPromise());
-        // server_connect_timeout covers the login too, as in PgBouncer: a server that accepts
-        // connections and never answers would otherwise hold a pool slot in LOGIN for ever.
+        // server_connect_timeout covers the TLS handshake and the login too, as in PgBouncer: a
+        // server that accepts connections and never answers would otherwise hold a pool slot in
+        // LOGIN for ever.
         long timeout = shard.pool().config().serverConnectTimeout().toNanos();
         if (timeout > 0) {
             long left = Math.max(1, timeout - (System.nanoTime() - createdNanos));
             ctx.executor().schedule(this::loginTimedOut, left, TimeUnit.NANOSECONDS);
         }
+    }
+
+    /** Connected, and encrypted where server TLS asked for it ({@link ServerTlsStart} goes first). */
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        bypass = Relay.canBypass(channel);
+        scanner = new MessageScanner(ctx.alloc(), Integer.MAX_VALUE, MAX_COLLECT, MemoryBudget.NONE);
+        ByteBuf out = ctx.alloc().buffer();
+        PgWriter.startup(out, login.startupParameters());
+        ctx.writeAndFlush(out, ctx.voidPromise());
         if (log.isDebugEnabled()) {
-            log.debug("{} connected, logging in", logId());
+            log.debug("{} connected{}, logging in", logId(), tlsInfo());
         }
+    }
+
+    /** ", TLSv1.3/TLS_AES_256_GCM_SHA384" for an encrypted connection, else "". */
+    private String tlsInfo() {
+        io.netty.handler.ssl.SslHandler h = channel.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+        if (h == null) {
+            return "";
+        }
+        javax.net.ssl.SSLSession session = h.engine().getSession();
+        return ", " + session.getProtocol() + "/" + session.getCipherSuite();
     }
 
     private void loginTimedOut() {
@@ -389,6 +405,17 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof ServerTlsStart.ServerTlsException tls) {
+            // Said as it is: "server refused SSL", a certificate that did not verify.
+            if (closeReason == null) {
+                log.warn("{} closing: {}", logId(), tls.getMessage());
+            }
+            if (state == ServerState.LOGIN && !login.failed()) {
+                login.fail(tls.getMessage());
+            }
+            close(tls.getMessage());
+            return;
+        }
         boolean protocol = cause instanceof ProtocolException || cause instanceof IndexOutOfBoundsException;
         String why = protocol ? "protocol error: " + cause.getMessage() : cause.toString();
         if (closeReason == null) {

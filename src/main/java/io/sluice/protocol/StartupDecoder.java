@@ -43,6 +43,9 @@ public final class StartupDecoder extends ByteToMessageDecoder {
         } finally {
             in.skipBytes(length);
         }
+        if (request instanceof StartupRequest.SslRequest && in.isReadable()) {
+            request = new StartupRequest.SslRequest(true);
+        }
         out.add(request);
         if (request instanceof StartupRequest.Startup || request instanceof StartupRequest.CancelRequest) {
             ctx.pipeline().remove(this);
@@ -53,7 +56,7 @@ public final class StartupDecoder extends ByteToMessageDecoder {
         switch (code) {
             case FrontendCodes.SSL_REQUEST_CODE:
                 requireEmpty(bodyLength, "SSLRequest");
-                return new StartupRequest.SslRequest();
+                return new StartupRequest.SslRequest(false);
             case FrontendCodes.GSSENC_REQUEST_CODE:
                 requireEmpty(bodyLength, "GSSENCRequest");
                 return new StartupRequest.GssEncRequest();

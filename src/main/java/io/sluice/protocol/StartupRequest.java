@@ -24,7 +24,12 @@ public sealed interface StartupRequest {
         }
     }
 
-    record SslRequest() implements StartupRequest {
+    /**
+     * SSLRequest. {@code followedByData}: more bytes came with it, before any answer. A client
+     * waits for 'S' before its TLS handshake, so those bytes were not encrypted: a man in the
+     * middle's injection (CVE-2021-3935), never to be read as the client's once TLS is on.
+     */
+    record SslRequest(boolean followedByData) implements StartupRequest {
     }
 
     record GssEncRequest() implements StartupRequest {

@@ -5,7 +5,9 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -13,6 +15,8 @@ import io.netty.channel.group.ChannelGroup;
 import io.sluice.pool.PoolConfig;
 import io.sluice.pool.ServerConnection;
 import io.sluice.pool.ServerConnector;
+import io.sluice.pool.ServerTlsStart;
+import io.sluice.tls.ServerTls;
 import io.sluice.pool.ServerConnector.CancelOutcome;
 import io.sluice.protocol.PgWriter;
 import java.net.InetSocketAddress;
@@ -38,7 +42,7 @@ final class NettyServerConnector implements ServerConnector {
 
     @Override
     public ChannelFuture connect(EventLoop loop, PoolConfig config, ServerConnection handler) {
-        ChannelFuture f = bootstrap(loop, config).handler(handler).connect(address(config));
+        ChannelFuture f = bootstrap(loop, config).handler(withTls(config, handler)).connect(address(config));
         connections.add(f.channel());
         return f;
     }
@@ -47,8 +51,9 @@ final class NettyServerConnector implements ServerConnector {
     public void cancel(ServerConnection server, Consumer<CancelOutcome> done) {
         PoolConfig config = server.shard().pool().config();
         CancelSender sender = new CancelSender(server.processId(), server.secretKey(), done);
+        // Over TLS too where the servers are asked for it: the cancel key is a secret.
         ChannelFuture connect = bootstrap(server.channel().eventLoop(), config)
-                .handler(sender)
+                .handler(withTls(config, sender))
                 .connect(address(config));
         connect.addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
@@ -103,7 +108,8 @@ final class NettyServerConnector implements ServerConnector {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            finish(CancelOutcome.DONE);
+            // Closed before it was written (a TLS start that failed): it was not sent.
+            finish(active ? CancelOutcome.DONE : CancelOutcome.NOT_SENT);
         }
 
         @Override
@@ -120,6 +126,20 @@ final class NettyServerConnector implements ServerConnector {
                 done.accept(outcome);
             }
         }
+    }
+
+    /** {@code handler}, behind a {@link ServerTlsStart} where server TLS applies (TCP only, as in PgBouncer). */
+    private static ChannelHandler withTls(PoolConfig config, ChannelHandler handler) {
+        ServerTls tls = config.serverTls();
+        if (tls == null || !tls.requested() || config.host().startsWith("/")) {
+            return handler;
+        }
+        return new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(new ServerTlsStart(tls, config.host(), config.port()), handler);
+            }
+        };
     }
 
     private Bootstrap bootstrap(EventLoop loop, PoolConfig config) {

@@ -13,6 +13,8 @@ import io.netty.util.concurrent.EventExecutor;
 import io.sluice.auth.AuthFile;
 import io.sluice.auth.AuthFileException;
 import io.sluice.config.Config;
+import io.sluice.tls.ClientTls;
+import io.sluice.tls.Tls;
 import io.sluice.config.ConfigDiff;
 import io.sluice.config.ConfigException;
 import io.sluice.config.Settings;
@@ -24,6 +26,7 @@ import io.sluice.pool.PoolManager;
 import io.sluice.pool.PoolShard;
 import io.sluice.protocol.StartupDecoder;
 import io.sluice.session.ClientLogin;
+import io.sluice.session.DirectTls;
 import io.sluice.session.SessionContext;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -132,7 +135,12 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
             log.warn(w);
         }
         AuthFile authFile = loadAuthFile(config);
+        Tls tls = Tls.load(config);
+        log.info("TLS: client_tls_sslmode {}, server_tls_sslmode {} ({})", tls.clients().mode().configName(),
+                tls.servers().mode().configName(), Tls.engine());
         Sluice sluice = new Sluice(config, authFile, threads, packClients, packCpu, transport);
+        sluice.sessions.clientTls(tls.clients());
+        sluice.pools.serverTls(tls.servers());
         try {
             sluice.bind();
         } catch (IOException | RuntimeException | InterruptedException | StartException e) {
@@ -319,6 +327,10 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
                     // The running config's: a RELOAD applies to connections accepted after it.
                     transport.tcpOptions(config.settings().tcp()).forEach((k, v) -> setOption(ch, k, v));
                 }
+                ClientTls tls = sessions.clientTls();
+                if (tls.accepts() && ch.remoteAddress() instanceof InetSocketAddress) {
+                    ch.pipeline().addLast(new DirectTls(tls));
+                }
                 ch.pipeline().addLast(new StartupDecoder(), new ClientLogin(sessions));
             }
         };
@@ -479,7 +491,13 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
             return e.getMessage();
         }
         if (changed != config) {
-            apply(changed, sessions.authFile());
+            Tls tls;
+            try {
+                tls = Tls.load(changed);
+            } catch (ConfigException e) {
+                return e.getMessage();
+            }
+            apply(changed, sessions.authFile(), tls);
         }
         return null;
     }
@@ -494,9 +512,11 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
         Config running = config;
         Config loaded;
         AuthFile authFile;
+        Tls tls;
         try {
             loaded = Config.reload(running.path(), running);
             authFile = loadAuthFile(loaded);
+            tls = Tls.load(loaded);
         } catch (ConfigException e) {
             log.error("RELOAD failed, configuration unchanged: {}", e.getMessage());
             return e.getMessage();
@@ -516,15 +536,19 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
         diff.usersAdded().forEach(u -> log.info("RELOAD: user {} added", u.name()));
         diff.usersRemoved().forEach(u -> log.info("RELOAD: user {} removed", u.name()));
         diff.usersChanged().forEach(u -> log.info("RELOAD: user {} changed: {}", u.name(), u.changedKeys()));
-        apply(loaded, authFile);
+        apply(loaded, authFile, tls);
         onReload.run();
         return null;
     }
 
-    private void apply(Config loaded, AuthFile authFile) {
+    private void apply(Config loaded, AuthFile authFile, Tls tls) {
         config = loaded;
         sessions.reconfigure(loaded, authFile);
-        pools.reconfigure(loaded, authFile);
+        // Clients accepted from now on get the new TLS; those already encrypted keep theirs.
+        sessions.clientTls(tls.clients());
+        // Servers logged in under other TLS settings are replaced as they come free (a changed
+        // ServerTls makes sameServerLogin false), as PgBouncer tags its pools dirty.
+        pools.reconfigure(loaded, authFile, tls.servers());
     }
 
     /** The auth_file a config names, loaded; null when it names none. */

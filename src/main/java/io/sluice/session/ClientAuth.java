@@ -12,6 +12,7 @@ import io.sluice.protocol.PgReader;
 import io.sluice.protocol.PgWriter;
 import io.sluice.protocol.ProtocolException;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.X509Certificate;
 
 /**
  * One client's authentication exchange with Sluice, per auth_type: trust, plain, md5 (which
@@ -35,6 +36,8 @@ final class ClientAuth {
     private ScramServerExchange scram;
     private int scramStep;
     private String failure;
+    /** The client's FATAL when it fails; null: the password methods' message. */
+    private String failureMessage;
 
     ClientAuth(SessionContext ctx, String user) {
         this.ctx = ctx;
@@ -59,8 +62,17 @@ final class ClientAuth {
 
     /** Writes the first authentication request to {@code out}, or returns OK/FAILED at once. */
     Step begin(ByteBuf out) {
-        AuthType type = ctx.config().settings().authType();
+        return begin(out, ctx.config().settings().authType(), null);
+    }
+
+    /**
+     * As {@link #begin(ByteBuf)} with the method {@code type}; {@code clientCert}, the certificate
+     * the client showed in its TLS handshake (null for none), for the cert method.
+     */
+    Step begin(ByteBuf out, AuthType type, X509Certificate clientCert) {
         switch (type) {
+            case CERT:
+                return certificate(clientCert);
             case TRUST:
             case ANY:
                 method = Method.TRUST;
@@ -87,6 +99,51 @@ final class ClientAuth {
             default:
                 throw new IllegalStateException("auth_type " + type + " is rejected at start-up");
         }
+    }
+
+    /**
+     * The cert method: the certificate, which the TLS handshake already verified against
+     * client_tls_ca_file, must name the user as its common name (PostgreSQL's clientname=CN).
+     */
+    private Step certificate(X509Certificate cert) {
+        failureMessage = "certificate authentication failed";
+        if (cert == null) {
+            failure = "TLS client certificate required";
+            return Step.FAILED;
+        }
+        String cn = commonName(cert);
+        if (secret == null && ctx.authFile() != null && ctx.config().settings().authType() == AuthType.CERT) {
+            // As trust with an auth_file: only the users in it (PgBouncer's mock_auth).
+            failure = "user not in auth_file";
+            return Step.FAILED;
+        }
+        if (!user.equals(cn)) {
+            failure = "TLS certificate name mismatch (CN " + cn + ")";
+            return Step.FAILED;
+        }
+        return Step.OK;
+    }
+
+    /** The subject's CN, null when it has none. */
+    static String commonName(X509Certificate cert) {
+        try {
+            var name = new javax.naming.ldap.LdapName(cert.getSubjectX500Principal().getName(
+                    javax.security.auth.x500.X500Principal.RFC2253));
+            String cn = null;
+            for (var rdn : name.getRdns()) {
+                if (rdn.getType().equalsIgnoreCase("CN")) {
+                    cn = String.valueOf(rdn.getValue());
+                }
+            }
+            return cn;
+        } catch (javax.naming.InvalidNameException e) {
+            return null;
+        }
+    }
+
+    /** What the client is told when the login fails (PgBouncer's words for each method). */
+    String failureMessage() {
+        return failureMessage != null ? failureMessage : "password authentication failed for user \"" + user + "\"";
     }
 
     private Step beginScram(ByteBuf out) {

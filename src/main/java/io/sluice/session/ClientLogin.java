@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.config.Settings;
@@ -18,6 +19,7 @@ import io.sluice.protocol.SocketNames;
 import io.sluice.protocol.SqlState;
 import io.sluice.protocol.StartupDecoder;
 import io.sluice.protocol.StartupRequest;
+import io.sluice.tls.ClientTls;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -73,6 +75,8 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
     /** Sluice is closing this client (a FATAL is on its way): later errors add nothing. */
     private boolean closing;
     private ScheduledFuture<?> loginTimeout;
+    /** This handler answered an SSLRequest with 'S' (a TLS handler without it is direct TLS). */
+    private boolean sslAnswered;
     /** Counted among the clients logging in, and on this loop's {@link PendingLogins} list (its links). */
     private boolean pending;
     private long pendingSinceNanos;
@@ -259,8 +263,12 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
         if (phase != Phase.STARTUP) {
             throw new ProtocolException("unexpected start-up packet after the StartupMessage");
         }
-        if (request instanceof StartupRequest.SslRequest || request instanceof StartupRequest.GssEncRequest) {
-            // No TLS or GSS encryption yet: 'N' tells the client to go on in plaintext.
+        if (request instanceof StartupRequest.SslRequest ssl) {
+            onSslRequest(ssl);
+            return;
+        }
+        if (request instanceof StartupRequest.GssEncRequest) {
+            // No GSS encryption: 'N' tells the client to go on in plaintext (or ask for TLS).
             channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'), channel.voidPromise());
             return;
         }
@@ -278,6 +286,20 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
         scanner = new MessageScanner(channel.alloc(), MAX_AUTH_MESSAGE, MAX_AUTH_MESSAGE, MemoryBudget.NONE);
         user = startup.user();
         database = startup.database();
+        SslHandler tls = tlsHandler();
+        if (tls == null && ctx.clientTls().required() && !isUnixSocket()) {
+            // Before anything else is looked at: a client that should have encrypted learns
+            // nothing more in plaintext (PgBouncer's words).
+            fatal(SqlState.PROTOCOL_VIOLATION, "SSL required");
+            return;
+        }
+        if (tls != null && !sslAnswered && !ClientTls.ALPN.equals(tls.applicationProtocol())) {
+            // Direct TLS (PostgreSQL 17's sslnegotiation=direct) must have chosen "postgresql" by
+            // ALPN: otherwise the handshake may have been meant for another protocol on this port.
+            fatal(SqlState.PROTOCOL_VIOLATION,
+                    "received direct SSL connection request without ALPN protocol negotiation extension");
+            return;
+        }
         if (user == null || user.isEmpty()) {
             fatal(SqlState.INVALID_AUTHORIZATION, "no PostgreSQL user name specified in startup packet");
             return;
@@ -297,15 +319,78 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
         }
         phase = Phase.AUTH;
         auth = new ClientAuth(ctx, user);
-        ClientAuth.Step step = auth.begin(out);
+        ClientAuth.Step step = auth.begin(out, settings.authType(), peerCertificate(tls));
         channel.writeAndFlush(out, channel.voidPromise());
         afterAuthStep(step);
+    }
+
+    /**
+     * SSLRequest: 'S' and a TLS handshake where client TLS is on and the socket is TCP, else 'N'.
+     * Anything the client sent after the request and before the answer is refused, not read
+     * (see {@link StartupRequest.SslRequest}): once the SslHandler is in place, plaintext that
+     * arrives later fails the handshake instead.
+     */
+    private void onSslRequest(StartupRequest.SslRequest ssl) {
+        if (tlsHandler() != null) {
+            ctx.preAuthLog().info("{} closing: SSL request inside SSL", logId());
+            closing = true;
+            channel.close();
+            return;
+        }
+        ClientTls tls = ctx.clientTls();
+        if (!tls.accepts() || isUnixSocket()) {
+            channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'), channel.voidPromise());
+            return;
+        }
+        if (ssl.followedByData()) {
+            ctx.preAuthLog().info("{} closing: received unencrypted data after SSL request", logId());
+            fatal(SqlState.PROTOCOL_VIOLATION, "received unencrypted data after SSL request");
+            return;
+        }
+        sslAnswered = true;
+        // 'S' is written before the handler is in the pipeline, so it alone goes out in plaintext.
+        channel.writeAndFlush(channel.alloc().buffer(1).writeByte('S'), channel.voidPromise());
+        channel.pipeline().addFirst(TLS_HANDLER, tls.newHandler(channel.alloc()));
+    }
+
+    /** The pipeline's TLS handler name (also the one {@link DirectTls} puts in). */
+    static final String TLS_HANDLER = "tls";
+
+    private SslHandler tlsHandler() {
+        return channel.pipeline().get(SslHandler.class);
+    }
+
+    private boolean isUnixSocket() {
+        return !(channel.remoteAddress() instanceof java.net.InetSocketAddress);
+    }
+
+    /** The certificate the client showed in its TLS handshake (verified by then), null for none. */
+    private static java.security.cert.X509Certificate peerCertificate(SslHandler tls) {
+        if (tls == null) {
+            return null;
+        }
+        try {
+            java.security.cert.Certificate[] chain = tls.engine().getSession().getPeerCertificates();
+            return chain.length > 0 && chain[0] instanceof java.security.cert.X509Certificate x ? x : null;
+        } catch (javax.net.ssl.SSLPeerUnverifiedException none) {
+            return null;
+        }
+    }
+
+    /** {@code TLSv1.3/TLS_AES_256_GCM_SHA384}, or no: PgBouncer's tls= in log lines. */
+    private String tlsInfo() {
+        SslHandler h = tlsHandler();
+        if (h == null) {
+            return "no";
+        }
+        javax.net.ssl.SSLSession session = h.engine().getSession();
+        return session.getProtocol() + "/" + session.getCipherSuite();
     }
 
     private void afterAuthStep(ClientAuth.Step step) {
         if (step == ClientAuth.Step.FAILED) {
             ctx.preAuthLog().info("{} login failed: {}", logId(), auth.failure());
-            fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"");
+            fatal(SqlState.INVALID_PASSWORD, auth.failureMessage());
         } else if (step == ClientAuth.Step.OK) {
             authenticated();
         }
@@ -320,7 +405,7 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
                 return;
             }
             if (ctx.logConnections()) {
-                log.info("{} login attempt: db={} user={} tls=no replication=no", logId(), database, user);
+                log.info("{} login attempt: db={} user={} tls={} replication=no", logId(), database, user, tlsInfo());
             }
             phase = Phase.IN;
             return;
@@ -347,7 +432,7 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
         admitted = true;
         pool = p.get();
         if (ctx.logConnections()) {
-            log.info("{} login attempt: db={} user={} tls=no replication=no", logId(), database, user);
+            log.info("{} login attempt: db={} user={} tls={} replication=no", logId(), database, user, tlsInfo());
         }
         if (auth.scram() != null && auth.secretIsScram() && auth.scram().succeeded()) {
             pool.rememberScramKeys(auth.scram().clientKey(), auth.scram().keys().serverKey());

@@ -4,6 +4,7 @@ import io.sluice.auth.AuthFile;
 import io.sluice.auth.ScramKeyCache;
 import io.sluice.config.Config;
 import io.sluice.pool.PoolManager;
+import io.sluice.tls.ClientTls;
 import io.netty.util.concurrent.FastThreadLocal;
 import java.security.SecureRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -13,6 +14,8 @@ public final class SessionContext {
     /** Replaced by a reload ({@link #reconfigure}); read by every loop at each login. */
     private volatile Config config;
     private volatile AuthFile authFile;
+    /** TLS towards clients: replaced by a reload for connections accepted after it. */
+    private volatile ClientTls clientTls = ClientTls.disabled();
     private final PoolManager pools;
     private final CancelRegistry cancels = new CancelRegistry();
     private final PreAuthLog preAuthLog = new PreAuthLog();
@@ -57,6 +60,15 @@ public final class SessionContext {
         this.authFile = loadedAuth;
         this.logConnections = loaded.settings().booleanValue("log_connections");
         this.logDisconnections = loaded.settings().booleanValue("log_disconnections");
+    }
+
+    /** Sets TLS towards clients (start-up and reload). */
+    public void clientTls(ClientTls tls) {
+        this.clientTls = tls;
+    }
+
+    public ClientTls clientTls() {
+        return clientTls;
     }
 
     private volatile ConsoleRoute console;

@@ -359,27 +359,12 @@ class ConfigTest {
 
     @Test
     void oneWarningPerUnimplementedKey() throws Exception {
-        Config c = load(MINIMAL + "dns_max_ttl = 1\nlisten_port = 6000\ndns_max_ttl = 2\nserver_tls_sslmode = prefer\n");
+        Config c = load(MINIMAL + "dns_max_ttl = 1\nlisten_port = 6000\ndns_max_ttl = 2\ndns_nxdomain_ttl = 3\n");
         Path p = dir.resolve("pgbouncer.ini");
         assertThat(c.warnings()).containsExactly(
                 "setting \"dns_max_ttl\" is accepted but not yet used by Sluice (" + p + ":5)",
-                "setting \"server_tls_sslmode\" is accepted but not yet used by Sluice (" + p + ":6)");
+                "setting \"dns_nxdomain_ttl\" is accepted but not yet used by Sluice (" + p + ":6)");
         assertThat(c.settings().value("dns_max_ttl")).isEqualTo("2");
-    }
-
-    @Test
-    void tlsModesThatRequireEncryptionStopStartUpUntilTlsIsBuilt() throws Exception {
-        for (String side : new String[] {"client", "server"}) {
-            for (String mode : new String[] {"require", "verify-ca", "Verify-Full"}) {
-                assertThat(failure(MINIMAL + side + "_tls_sslmode = " + mode + "\n").getMessage())
-                        .endsWith(":3: " + side + "_tls_sslmode: " + mode
-                                + " needs TLS, which Sluice does not support yet (use disable, allow or prefer)");
-            }
-            for (String mode : new String[] {"disable", "allow", "prefer"}) {
-                assertThat(load(MINIMAL + side + "_tls_sslmode = " + mode + "\n").warnings())
-                        .hasSize(1).allMatch(w -> w.contains(side + "_tls_sslmode"));
-            }
-        }
     }
 
     @Test
@@ -420,7 +405,7 @@ class ConfigTest {
 
     @Test
     void unsupportedAuthTypesAreRejected() throws Exception {
-        for (String t : List.of("cert", "hba", "pam", "ldap")) {
+        for (String t : List.of("hba", "pam", "ldap")) {
             assertThat(failure("[pgbouncer]\nauth_type = " + t + "\nauth_file = u.txt\n").getMessage())
                     .isEqualTo(dir.resolve("pgbouncer.ini") + ":2: auth_type: auth_type " + t
                             + " is not supported by Sluice yet");
