@@ -105,7 +105,7 @@ public sealed interface Secret {
      * @throws IllegalArgumentException a string that starts like a SCRAM verifier but is
      *     malformed; the message does not include the string
      */
-    static Secret parse(String text) {
+    public static Secret parse(String text) {
         if (text == null) {
             throw new IllegalArgumentException("secret is null");
         }

@@ -24,8 +24,9 @@ public final class Config {
     private static final Set<AuthType> UNSUPPORTED_AUTH =
             EnumSet.of(AuthType.HBA, AuthType.PAM, AuthType.LDAP);
     /**
-     * Password methods can't work without secrets. trust may go without: then any user name is
-     * accepted (with an auth_file, only the users in it, as in PgBouncer).
+     * Password methods can't work without secrets, from auth_file or auth_query. trust may go
+     * without: then any user name is accepted (with an auth_file, only the users in it, as in
+     * PgBouncer).
      */
     private static final Set<AuthType> NEEDS_AUTH_FILE =
             EnumSet.of(AuthType.PLAIN, AuthType.MD5, AuthType.SCRAM_SHA_256);
@@ -122,8 +123,7 @@ public final class Config {
         }
         Path dir = iniFile.toAbsolutePath().getParent();
         Settings settings = new Settings(settingEntries, dir);
-        checkAuth(iniFile, settings, settingEntries.get("auth_type"));
-        checkProtection(settingEntries);
+        checkAuth(iniFile, settings, settingEntries.get("auth_type"), anyAuthUser(settings, databases, fallback));
 
         return new Config(iniFile, settings, Collections.unmodifiableMap(databases), fallback,
                 Collections.unmodifiableMap(users), Collections.unmodifiableMap(peers),
@@ -153,14 +153,26 @@ public final class Config {
         }
     }
 
-    private static void checkAuth(Path iniFile, Settings settings, IniEntry authTypeLine)
+    /** Whether users may come from auth_query: auth_user set globally or on a database. */
+    private static boolean anyAuthUser(Settings settings, Map<String, DatabaseConfig> databases,
+            DatabaseConfig fallback) {
+        if (!settings.value("auth_user").isBlank()) {
+            return true;
+        }
+        if (fallback != null && fallback.authUser() != null) {
+            return true;
+        }
+        return databases.values().stream().anyMatch(d -> d.authUser() != null);
+    }
+
+    private static void checkAuth(Path iniFile, Settings settings, IniEntry authTypeLine, boolean authQuery)
             throws ConfigException {
         AuthType type = settings.authType();
         String problem = null;
         if (UNSUPPORTED_AUTH.contains(type)) {
             problem = "auth_type " + type.configName() + " is not supported by Sluice yet";
-        } else if (NEEDS_AUTH_FILE.contains(type) && settings.authFile() == null) {
-            problem = "auth_file is required for auth_type " + type.configName();
+        } else if (NEEDS_AUTH_FILE.contains(type) && settings.authFile() == null && !authQuery) {
+            problem = "auth_file (or auth_user, for auth_query) is required for auth_type " + type.configName();
         }
         if (problem == null) {
             return;
@@ -170,19 +182,6 @@ public final class Config {
         }
         throw new ConfigException(iniFile, problem + " (auth_type defaults to "
                 + Settings.defaultValue("auth_type") + ")");
-    }
-
-    /**
-     * Settings that ask for what Sluice cannot do yet stop start-up: a warning would let it run,
-     * and then a configuration that looks users up in the database lets no one in (or the wrong
-     * ones). The TLS settings are checked, files and all, by io.sluice.tls.Tls.
-     */
-    private static void checkProtection(Map<String, IniEntry> settings) throws ConfigException {
-        // auth_query and auth_dbname do nothing without auth_user (templates often set them).
-        IniEntry authUser = settings.get("auth_user");
-        if (authUser != null && !authUser.value().isBlank()) {
-            throw authUser.error("not supported by Sluice yet: users can come from auth_file only");
-        }
     }
 
     /**
@@ -206,8 +205,7 @@ public final class Config {
         IniEntry set = new IniEntry(PGBOUNCER, key, value, path, 0);
         entries.put(key, set);
         Settings changed = new Settings(entries, path.toAbsolutePath().getParent());
-        checkAuth(path, changed, entries.get("auth_type"));
-        checkProtection(entries);
+        checkAuth(path, changed, entries.get("auth_type"), anyAuthUser(changed, databases, fallback));
         return new Config(path, changed, databases, fallback, users, peers, warnings);
     }
 

@@ -26,8 +26,26 @@ public record DatabaseConfig(String name, List<String> hosts, int port, String d
     public static final int DEFAULT_PORT = 5432;
 
     /** Keys PgBouncer accepts that Sluice keeps only in {@link #raw()} for now. */
-    static final Set<String> RAW_ONLY = Set.of("auth_user", "auth_query", "auth_dbname",
-            "load_balance_hosts");
+    static final Set<String> RAW_ONLY = Set.of("load_balance_hosts");
+
+    /** auth_user of this entry (users missing from auth_file are looked up as it), null when not given. */
+    public String authUser() {
+        return blankToNull(raw.get("auth_user"));
+    }
+
+    /** auth_query of this entry, null when not given. */
+    public String authQuery() {
+        return blankToNull(raw.get("auth_query"));
+    }
+
+    /** auth_dbname of this entry: the database auth_query runs in, null when not given. */
+    public String authDbname() {
+        return blankToNull(raw.get("auth_dbname"));
+    }
+
+    private static String blankToNull(String v) {
+        return v == null || v.isBlank() ? null : v;
+    }
 
     public DatabaseConfig {
         Objects.requireNonNull(name, "name");
@@ -135,14 +153,7 @@ public record DatabaseConfig(String name, List<String> hosts, int port, String d
                                     + "\" (expected round-robin or disable)");
                         }
                     }
-                    case "auth_user" -> {
-                        if (!v.isBlank()) {
-                            throw new IllegalArgumentException(
-                                    "not supported by Sluice yet: users can come from auth_file only");
-                        }
-                    }
-                    // Nothing to do without auth_user.
-                    case "auth_query", "auth_dbname" -> { }
+                    case "auth_user", "auth_query", "auth_dbname" -> { }
                     default -> throw new IllegalArgumentException("unrecognized connection parameter: " + k);
                 }
             } catch (IllegalArgumentException ex) {

@@ -36,6 +36,8 @@ public final class PoolManager {
     private final ConcurrentHashMap<String, LimitGroup> dbLimits = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, LimitGroup> userLimits = new ConcurrentHashMap<>();
     private final ClientLimits clientLimits = new ClientLimits();
+    /** Secrets auth_query found, by database and user (see {@link #lookedUp}). */
+    private final ConcurrentHashMap<String, Secret> lookedUpSecrets = new ConcurrentHashMap<>();
     /** TLS towards PostgreSQL: part of every pool's config, replaced by a reload. */
     private volatile ServerTls serverTls = ServerTls.disabled();
 
@@ -91,8 +93,48 @@ public final class PoolManager {
         return Optional.of(pools.computeIfAbsent(key, k -> create(db.get(), serverUser)));
     }
 
+    /** Keys of the auth pools in {@link #pools}: no client pool's key starts with a NUL. */
+    private static final String AUTH_POOL = "\0auth\0";
+
+    /**
+     * The pool auth_query runs in for clients of {@code database}: {@code authUser} logged in to
+     * {@code authDatabase}, with none of any client's start-up parameters and search_path fixed to
+     * pg_catalog (then pg_temp), so that no object of a user's making can stand in for
+     * pg_authid or a function the query calls. Empty when {@code authDatabase} is not configured.
+     */
+    public Optional<Pool> authPool(String authDatabase, String authUser) {
+        Optional<DatabaseConfig> db = config.database(authDatabase);
+        if (db.isEmpty()) {
+            return Optional.empty();
+        }
+        String key = AUTH_POOL + authDatabase + '\0' + authUser;
+        return Optional.of(pools.computeIfAbsent(key, k -> create(db.get(), authUser, true)));
+    }
+
+    /**
+     * A secret auth_query found for {@code user} of {@code database}: kept for that pool's server
+     * logins (it has no auth_file secret) and replaced by the next lookup, as PgBouncer keeps its
+     * dynamic credentials. Servers already logged in stay.
+     */
+    public void lookedUp(String database, String user, Secret secret) {
+        String key = database + '\0' + user;
+        if (secret == null || secret.equals(lookedUpSecrets.get(key))) {
+            return;
+        }
+        lookedUpSecrets.put(key, secret);
+        Pool pool = pools.get(key);
+        Optional<DatabaseConfig> db = config.database(database);
+        if (pool != null && db.isPresent()) {
+            pool.reconfigure(poolConfig(config, authFile, serverTls, db.get(), user, false), false);
+        }
+    }
+
     private Pool create(DatabaseConfig db, String user) {
-        PoolConfig pc = poolConfig(config, authFile, serverTls, db, user);
+        return create(db, user, false);
+    }
+
+    private Pool create(DatabaseConfig db, String user, boolean forAuthQuery) {
+        PoolConfig pc = poolConfig(config, authFile, serverTls, db, user, forAuthQuery);
         Settings s = config.settings();
         Optional<UserConfig> uc = config.user(user);
         int maxDb = firstNonNull(db.maxDbConnections(), s.maxDbConnections());
@@ -132,7 +174,8 @@ public final class PoolManager {
                 pool.kill("database removed");
                 continue;
             }
-            PoolConfig pc = poolConfig(loaded, loadedAuth, loadedTls, db.get(), old.serverUser());
+            PoolConfig pc = poolConfig(loaded, loadedAuth, loadedTls, db.get(), old.serverUser(),
+                    e.getKey().startsWith(AUTH_POOL));
             pool.reconfigure(pc, !pc.sameServerLogin(old));
         }
         Settings s = loaded.settings();
@@ -144,8 +187,8 @@ public final class PoolManager {
     }
 
     /** A pool's settings, resolved from {@code config} in PgBouncer's order of precedence. */
-    private static PoolConfig poolConfig(Config config, AuthFile authFile, ServerTls tls, DatabaseConfig db,
-            String user) {
+    private PoolConfig poolConfig(Config config, AuthFile authFile, ServerTls tls, DatabaseConfig db,
+            String user, boolean forAuthQuery) {
         Settings s = config.settings();
         Optional<UserConfig> uc = config.user(user);
         PoolMode mode = uc.map(UserConfig::poolMode).orElse(null);
@@ -158,12 +201,20 @@ public final class PoolManager {
         int minPool = firstNonNull(db.minPoolSize(), s.minPoolSize());
 
         Secret secret;
-        if (db.password() != null) {
+        if (db.password() != null && (!forAuthQuery || user.equals(db.user()))) {
             secret = new Secret.Plain(db.password());
         } else {
             secret = authFile == null ? null : authFile.secret(user).orElse(null);
         }
+        if (secret == null && !forAuthQuery) {
+            secret = lookedUpSecrets.get(db.name() + '\0' + user);
+        }
         Map<String, String> startup = new LinkedHashMap<>();
+        if (forAuthQuery) {
+            startup.put("options", "-c search_path=pg_catalog,pg_temp");
+            mode = PoolMode.TRANSACTION;
+            minPool = 0;
+        }
         putIfSet(startup, "application_name", db.applicationName());
         putIfSet(startup, "client_encoding", db.clientEncoding());
         putIfSet(startup, "datestyle", db.dateStyle());

@@ -250,6 +250,23 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         channel.writeAndFlush(out, channel.voidPromise());
     }
 
+    /**
+     * Runs {@code sql} with one text parameter (auth_query) as Sluice's own query: its rows are
+     * added to {@code rows} (each column's text, null for NULL), nothing reaches a client, and
+     * the linked client hears {@link PoolClient#internalQueryDone} at its ReadyForQuery.
+     */
+    public void runLookup(String sql, String parameter, List<String[]> rows) {
+        ByteBuf out = channel.alloc().buffer();
+        PgWriter.extendedQuery(out, sql, parameter);
+        owed.internal(1);
+        internalError = null;
+        lookupRows = rows;
+        channel.writeAndFlush(out, channel.voidPromise());
+    }
+
+    /** Where {@link #runLookup}'s rows go until its ReadyForQuery; null otherwise. */
+    private List<String[]> lookupRows;
+
     /** A statement of {@code by}'s leaves session state here: dealt with when the server is given back. */
     public void leaveState(int bits, ClientNode by) {
         if (leftState == 0) {
@@ -511,9 +528,18 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 }
                 return true;
             }
+            case BackendCodes.DATA_ROW:
+                if (lookupRows != null && owed.internalRunning()) {
+                    lookupRows.add(PgReader.dataRow(body));
+                }
+                return true;
             case BackendCodes.PARSE_COMPLETE:
             case BackendCodes.BIND_COMPLETE:
             case BackendCodes.CLOSE_COMPLETE:
+                if (owed.internalRunning()) {
+                    // A lookup's own unnamed statement: nothing the client's statements tracker knows.
+                    return true;
+                }
                 if (statements != null && statements.onReply(type) == ServerStatements.Reply.AS_PARSE_COMPLETE
                         && client != null) {
                     client.channel().write(PARSE_COMPLETE.duplicate(), client.channel().voidPromise());
@@ -537,6 +563,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
             }
             ErrorFields err = internalError;
             internalError = null;
+            lookupRows = null;
             if (state == ServerState.LOGIN) {
                 if (err != null) {
                     login.fail(err);

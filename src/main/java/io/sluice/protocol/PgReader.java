@@ -19,6 +19,29 @@ public final class PgReader {
         return s;
     }
 
+    /** A DataRow's columns as text, null for NULL; lengths are checked against the body. */
+    public static String[] dataRow(ByteBuf body) {
+        if (body.readableBytes() < 2) {
+            throw new ProtocolException("malformed DataRow");
+        }
+        int columns = body.readUnsignedShort();
+        String[] out = new String[columns];
+        for (int i = 0; i < columns; i++) {
+            if (body.readableBytes() < 4) {
+                throw new ProtocolException("malformed DataRow");
+            }
+            int length = body.readInt();
+            if (length == -1) {
+                continue;
+            }
+            if (length < 0 || length > body.readableBytes()) {
+                throw new ProtocolException("malformed DataRow");
+            }
+            out[i] = body.readCharSequence(length, StandardCharsets.UTF_8).toString();
+        }
+        return out;
+    }
+
     /**
      * The fields of an ErrorResponse or NoticeResponse body. Every field is optional on the wire
      * (a broken server, or anything else answering on its port, may send none): severity and

@@ -138,6 +138,34 @@ public final class PgWriter {
         end(out, start);
     }
 
+    /**
+     * One statement with one text parameter over the extended protocol: Parse, Bind, Execute and
+     * Sync, unnamed. The parameter travels as data, never inside the SQL text.
+     */
+    public static void extendedQuery(ByteBuf out, String sql, String parameter) {
+        int start = begin(out, FrontendCodes.PARSE);
+        cstring(out, "");
+        cstring(out, sql);
+        out.writeShort(0);
+        end(out, start);
+        start = begin(out, FrontendCodes.BIND);
+        cstring(out, "");
+        cstring(out, "");
+        out.writeShort(0);
+        out.writeShort(1);
+        int lengthAt = out.writerIndex();
+        out.writeInt(0);
+        int written = ByteBufUtil.writeUtf8(out, parameter);
+        out.setInt(lengthAt, written);
+        out.writeShort(0);
+        end(out, start);
+        start = begin(out, FrontendCodes.EXECUTE);
+        cstring(out, "");
+        out.writeInt(0);
+        end(out, start);
+        out.writeByte(FrontendCodes.SYNC).writeInt(4);
+    }
+
     public static void terminate(ByteBuf out) {
         out.writeByte(FrontendCodes.TERMINATE).writeInt(4);
     }

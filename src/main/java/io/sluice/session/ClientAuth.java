@@ -40,9 +40,14 @@ final class ClientAuth {
     private String failureMessage;
 
     ClientAuth(SessionContext ctx, String user) {
+        this(ctx, user, ctx.authFile() == null ? null : ctx.authFile().secret(user).orElse(null));
+    }
+
+    /** With the secret auth_query found ({@code null}: none, refused as a wrong password is). */
+    ClientAuth(SessionContext ctx, String user, Secret secret) {
         this.ctx = ctx;
         this.user = user;
-        this.secret = ctx.authFile() == null ? null : ctx.authFile().secret(user).orElse(null);
+        this.secret = secret;
     }
 
     /** Why it failed, for the log (never a password or SCRAM payload). */

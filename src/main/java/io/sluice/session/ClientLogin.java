@@ -8,6 +8,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.auth.Secret;
+import io.sluice.config.AuthType;
+import io.sluice.config.DatabaseConfig;
 import io.sluice.config.Settings;
 import io.sluice.pool.Pool;
 import io.sluice.protocol.FrontendCodes;
@@ -48,6 +51,8 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
     private enum Phase {
         /** Before a StartupMessage (SSLRequest may come first). */
         STARTUP,
+        /** Waiting for auth_query to tell the user's secret; nothing may come from the client now. */
+        LOOKUP,
         /** Exchanging authentication messages. */
         AUTH,
         /** Authenticated, pool found: handed to the session at the end of the read. */
@@ -64,6 +69,8 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
     private String user;
     private String database;
     private ClientAuth auth;
+    /** auth_query under way (phase LOOKUP), null otherwise. */
+    private AuthLookup lookup;
     private TrackedParameters tracked;
     private Pool pool;
     /** This socket is counted in the client total; whoever holds the channel last uncounts it. */
@@ -122,7 +129,7 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
         long timeout = ctx.config().settings().clientLoginTimeout().toMillis();
         if (timeout > 0) {
             loginTimeout = channel.eventLoop().schedule(() -> {
-                if (phase == Phase.STARTUP || phase == Phase.AUTH) {
+                if (phase == Phase.STARTUP || phase == Phase.LOOKUP || phase == Phase.AUTH) {
                     fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout");
                 }
             }, timeout, TimeUnit.MILLISECONDS);
@@ -186,6 +193,11 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
         ByteBuf rest = null;
         if (msg instanceof StartupRequest request) {
             onStartupRequest(request);
+        } else if (phase == Phase.LOOKUP) {
+            // Sluice has not asked for a password yet: a client that sends one anyway (or
+            // anything else) is not following the protocol.
+            ReferenceCountUtil.release(msg);
+            throw new ProtocolException("message sent before the authentication request");
         } else if (phase == Phase.AUTH) {
             ByteBuf buf = (ByteBuf) msg;
             // A reference of our own past the scan, which stops at the message that completes the
@@ -235,7 +247,11 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
         if (scanner != null) {
             scanner.release();
         }
-        if (ctx.logDisconnections() && (was == Phase.AUTH || was == Phase.IN)) {
+        if (lookup != null) {
+            lookup.abandon();
+            lookup = null;
+        }
+        if (ctx.logDisconnections() && (was == Phase.LOOKUP || was == Phase.AUTH || was == Phase.IN)) {
             ctx.preAuthLog().info("{} closing because: {} (age={}s)", logId(),
                     closeReason != null ? closeReason : "client unexpected eof",
                     (System.currentTimeMillis() - connectMillis) / 1000);
@@ -317,11 +333,89 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
             fatal(SqlState.PROTOCOL_VIOLATION, problem);
             return;
         }
+        AuthType type = settings.authType();
+        java.security.cert.X509Certificate cert = peerCertificate(tls);
+        if (startLookup(type, cert, out)) {
+            return;
+        }
         phase = Phase.AUTH;
         auth = new ClientAuth(ctx, user);
-        ClientAuth.Step step = auth.begin(out, settings.authType(), peerCertificate(tls));
+        ClientAuth.Step step = auth.begin(out, type, cert);
         channel.writeAndFlush(out, channel.voidPromise());
         afterAuthStep(step);
+    }
+
+    /**
+     * auth_query: a user missing from auth_file, of a database with an auth_user (its own or the
+     * global one), has its secret looked up before the exchange starts. True when a lookup was
+     * started (or the client refused); {@code out} is written either way.
+     */
+    private boolean startLookup(AuthType type, java.security.cert.X509Certificate cert, ByteBuf out) {
+        if (!PASSWORD_TYPES.contains(type) || ConsoleRoute.isConsole(database)
+                || (ctx.authFile() != null && ctx.authFile().secret(user).isPresent())) {
+            return false;
+        }
+        Settings settings = ctx.config().settings();
+        java.util.Optional<DatabaseConfig> db = ctx.config().database(database);
+        if (db.isEmpty()) {
+            // An unknown database looks up no one: the same exchange as an unknown user.
+            return false;
+        }
+        String authUser = firstSet(db.get().authUser(), settings.value("auth_user"));
+        if (authUser == null) {
+            return false;
+        }
+        String authDb = firstSet(db.get().authDbname(), settings.value("auth_dbname"));
+        authDb = authDb == null ? database : authDb;
+        String query = firstSet(db.get().authQuery(), settings.value("auth_query"));
+        channel.writeAndFlush(out, channel.voidPromise());
+        java.util.Optional<Pool> authPool = ConsoleRoute.isConsole(authDb) ? java.util.Optional.empty()
+                : ctx.pools().authPool(authDb, authUser);
+        if (authPool.isEmpty()) {
+            log.error("{} authentication database \"{}\" is not configured", logId(), authDb);
+            fatal(SqlState.PROTOCOL_VIOLATION, "bouncer config error");
+            return true;
+        }
+        phase = Phase.LOOKUP;
+        lookup = new AuthLookup(id, channel, authPool.get().shard(ctx.pools().loopIndex(channel.eventLoop())), query, user, new AuthLookup.Result() {
+            @Override
+            public void found(Secret secret) {
+                lookup = null;
+                if (closing || phase != Phase.LOOKUP) {
+                    return;
+                }
+                ctx.pools().lookedUp(database, user, secret);
+                phase = Phase.AUTH;
+                auth = new ClientAuth(ctx, user, secret);
+                ByteBuf next = channel.alloc().buffer();
+                ClientAuth.Step step = auth.begin(next, type, cert);
+                channel.writeAndFlush(next, channel.voidPromise());
+                afterAuthStep(step);
+            }
+
+            @Override
+            public void failed(String why) {
+                lookup = null;
+                if (closing || phase != Phase.LOOKUP) {
+                    return;
+                }
+                log.warn("{} auth_query as {} in {} failed: {}", logId(), authUser, authPool.get().config().database(), why);
+                fatal(SqlState.PROTOCOL_VIOLATION, "authentication lookup failed (auth_query)");
+            }
+        });
+        lookup.start();
+        return true;
+    }
+
+    /** The auth_types whose secrets auth_query can supply. */
+    private static final java.util.Set<AuthType> PASSWORD_TYPES =
+            java.util.EnumSet.of(AuthType.PLAIN, AuthType.MD5, AuthType.SCRAM_SHA_256);
+
+    private static String firstSet(String a, String b) {
+        if (a != null && !a.isBlank()) {
+            return a;
+        }
+        return b == null || b.isBlank() ? null : b;
     }
 
     /**

@@ -368,16 +368,18 @@ class ConfigTest {
     }
 
     @Test
-    void anAuthUserSluiceCannotServeStopsStartUpGloballyAndPerDatabase() throws Exception {
-        assertThat(failure(MINIMAL + "auth_user = pgb\n").getMessage())
-                .endsWith(":3: auth_user: not supported by Sluice yet: users can come from auth_file only");
-        assertThat(failure("[databases]\na = host=x auth_user=pgb\n" + MINIMAL).getMessage())
-                .endsWith(":2: a: auth_user: not supported by Sluice yet: users can come from auth_file only");
-        // Without auth_user, auth_query and auth_dbname do nothing: accepted, as in templates.
-        Config c = load("[databases]\na = host=x auth_query='select 1' auth_dbname=postgres\n" + MINIMAL
-                + "auth_query = select 1\nauth_dbname = postgres\nauth_user =\n");
-        assertThat(c.databases().get("a").raw()).containsEntry("auth_query", "select 1");
-        assertThat(c.warnings()).anyMatch(w -> w.contains("\"auth_query\" is accepted but not yet used"));
+    void authUserLetsPasswordAuthGoWithoutAnAuthFile() throws Exception {
+        Config global = load("[pgbouncer]\nauth_type = scram-sha-256\nauth_user = pgb\n");
+        assertThat(global.settings().value("auth_user")).isEqualTo("pgb");
+        Config perDb = load("[databases]\na = host=x auth_user=pgb auth_query='select 1' auth_dbname=postgres\n"
+                + "[pgbouncer]\nauth_type = md5\n");
+        assertThat(perDb.databases().get("a").authUser()).isEqualTo("pgb");
+        assertThat(perDb.databases().get("a").authQuery()).isEqualTo("select 1");
+        assertThat(perDb.databases().get("a").authDbname()).isEqualTo("postgres");
+        assertThat(perDb.warnings()).noneMatch(w -> w.contains("auth_"));
+        // An empty auth_user is none: a password method still needs an auth_file.
+        assertThat(failure("[pgbouncer]\nauth_type = md5\nauth_user =\n").getMessage())
+                .endsWith("auth_file (or auth_user, for auth_query) is required for auth_type md5");
     }
 
     @Test
@@ -415,9 +417,9 @@ class ConfigTest {
     @Test
     void authFileRequiredForPasswordAuth() throws Exception {
         assertThat(failure("[pgbouncer]\nauth_type = md5\n").getMessage())
-                .isEqualTo(dir.resolve("pgbouncer.ini") + ":2: auth_type: auth_file is required for auth_type md5");
+                .isEqualTo(dir.resolve("pgbouncer.ini") + ":2: auth_type: auth_file (or auth_user, for auth_query) is required for auth_type md5");
         assertThat(failure("[pgbouncer]\nlisten_port = 6432\n").getMessage())
-                .isEqualTo(dir.resolve("pgbouncer.ini") + ": auth_file is required for auth_type md5"
+                .isEqualTo(dir.resolve("pgbouncer.ini") + ": auth_file (or auth_user, for auth_query) is required for auth_type md5"
                         + " (auth_type defaults to md5)");
         assertThat(load("[pgbouncer]\nauth_file = /etc/x.txt\n").settings().authFile())
                 .isEqualTo(Path.of("/etc/x.txt"));

@@ -95,6 +95,10 @@ public final class TestPostgres {
                 "host all plainuser 127.0.0.1/32 password",
                 // A role a test creates, and changes the password of (UpkeepIT).
                 "host all minuser 127.0.0.1/32 md5",
+                // Roles AuthQueryIT creates, logged in to with the secrets auth_query finds.
+                "host all aq_scram 127.0.0.1/32 scram-sha-256",
+                "host all aq_md5 127.0.0.1/32 md5",
+                "host all aq_auth 127.0.0.1/32 trust",
                 "host all all ::1/128 trust", ""));
         try (Connection c = direct(); Statement st = c.createStatement()) {
             st.execute("SELECT pg_reload_conf()");
