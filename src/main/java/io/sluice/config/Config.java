@@ -22,7 +22,7 @@ public final class Config {
 
     /** Would let everyone in or lock everyone out, so refused rather than ignored. */
     private static final Set<AuthType> UNSUPPORTED_AUTH =
-            EnumSet.of(AuthType.HBA, AuthType.PAM, AuthType.LDAP);
+            EnumSet.of(AuthType.PAM, AuthType.LDAP);
     /**
      * Password methods can't work without secrets, from auth_file or auth_query. trust may go
      * without: then any user name is accepted (with an auth_file, only the users in it, as in
@@ -171,6 +171,8 @@ public final class Config {
         String problem = null;
         if (UNSUPPORTED_AUTH.contains(type)) {
             problem = "auth_type " + type.configName() + " is not supported by Sluice yet";
+        } else if (type == AuthType.HBA && settings.value("auth_hba_file").isBlank()) {
+            problem = "auth_hba_file is required for auth_type hba";
         } else if (NEEDS_AUTH_FILE.contains(type) && settings.authFile() == null && !authQuery) {
             problem = "auth_file (or auth_user, for auth_query) is required for auth_type " + type.configName();
         }

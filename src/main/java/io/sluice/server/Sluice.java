@@ -13,6 +13,7 @@ import io.netty.util.concurrent.EventExecutor;
 import io.sluice.auth.AuthFile;
 import io.sluice.auth.AuthFileException;
 import io.sluice.config.Config;
+import io.sluice.auth.HbaFile;
 import io.sluice.tls.ClientTls;
 import io.sluice.tls.Tls;
 import io.sluice.config.ConfigDiff;
@@ -136,10 +137,12 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
         }
         AuthFile authFile = loadAuthFile(config);
         Tls tls = Tls.load(config);
+        HbaFile hba = loadHba(config);
         log.info("TLS: client_tls_sslmode {}, server_tls_sslmode {} ({})", tls.clients().mode().configName(),
                 tls.servers().mode().configName(), Tls.engine());
         Sluice sluice = new Sluice(config, authFile, threads, packClients, packCpu, transport);
         sluice.sessions.clientTls(tls.clients());
+        sluice.sessions.hba(hba);
         sluice.pools.serverTls(tls.servers());
         try {
             sluice.bind();
@@ -492,12 +495,14 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
         }
         if (changed != config) {
             Tls tls;
+            HbaFile hba;
             try {
                 tls = Tls.load(changed);
+                hba = loadHba(changed);
             } catch (ConfigException e) {
                 return e.getMessage();
             }
-            apply(changed, sessions.authFile(), tls);
+            apply(changed, sessions.authFile(), tls, hba);
         }
         return null;
     }
@@ -513,10 +518,12 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
         Config loaded;
         AuthFile authFile;
         Tls tls;
+        HbaFile hba;
         try {
             loaded = Config.reload(running.path(), running);
             authFile = loadAuthFile(loaded);
             tls = Tls.load(loaded);
+            hba = loadHba(loaded);
         } catch (ConfigException e) {
             log.error("RELOAD failed, configuration unchanged: {}", e.getMessage());
             return e.getMessage();
@@ -536,19 +543,50 @@ public final class Sluice implements AutoCloseable, Operator, Console.Settable {
         diff.usersAdded().forEach(u -> log.info("RELOAD: user {} added", u.name()));
         diff.usersRemoved().forEach(u -> log.info("RELOAD: user {} removed", u.name()));
         diff.usersChanged().forEach(u -> log.info("RELOAD: user {} changed: {}", u.name(), u.changedKeys()));
-        apply(loaded, authFile, tls);
+        apply(loaded, authFile, tls, hba);
         onReload.run();
         return null;
     }
 
-    private void apply(Config loaded, AuthFile authFile, Tls tls) {
+    private void apply(Config loaded, AuthFile authFile, Tls tls, HbaFile hba) {
         config = loaded;
         sessions.reconfigure(loaded, authFile);
+        sessions.hba(hba);
         // Clients accepted from now on get the new TLS; those already encrypted keep theirs.
         sessions.clientTls(tls.clients());
         // Servers logged in under other TLS settings are replaced as they come free (a changed
         // ServerTls makes sameServerLogin false), as PgBouncer tags its pools dirty.
         pools.reconfigure(loaded, authFile, tls.servers());
+    }
+
+    /**
+     * auth_hba_file, for auth_type hba; null for other auth types. A line Sluice cannot use stops
+     * start-up (or fails the RELOAD): PgBouncer skips it with a warning and applies the rules
+     * after it, so a mistyped reject could let in whom a later rule trusts.
+     */
+    private static HbaFile loadHba(Config config) throws ConfigException {
+        Settings s = config.settings();
+        if (s.authType() != io.sluice.config.AuthType.HBA) {
+            return null;
+        }
+        Path file = s.path("auth_hba_file");
+        HbaFile hba;
+        try {
+            hba = HbaFile.load(file);
+        } catch (IOException e) {
+            throw new ConfigException(config.path(), 0, "auth_hba_file", "cannot read " + file + ": " + e.getMessage());
+        }
+        if (!hba.warnings().isEmpty()) {
+            throw new ConfigException(config.path(), 0, "auth_hba_file", hba.warnings().get(0)
+                    + (hba.warnings().size() > 1 ? " (and " + (hba.warnings().size() - 1) + " more)" : ""));
+        }
+        for (HbaFile.Rule r : hba.rules()) {
+            if (r.method() == HbaFile.Method.LDAP) {
+                throw new ConfigException(config.path(), 0, "auth_hba_file", r.file() + ":" + r.line()
+                        + ": ldap is not supported by Sluice");
+            }
+        }
+        return hba;
     }
 
     /** The auth_file a config names, loaded; null when it names none. */

@@ -117,7 +117,7 @@ final class ClientAuth {
             return Step.FAILED;
         }
         String cn = commonName(cert);
-        if (secret == null && ctx.authFile() != null && ctx.config().settings().authType() == AuthType.CERT) {
+        if (secret == null && ctx.authFile() != null) {
             // As trust with an auth_file: only the users in it (PgBouncer's mock_auth).
             failure = "user not in auth_file";
             return Step.FAILED;

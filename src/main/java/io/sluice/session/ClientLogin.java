@@ -334,6 +334,20 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
             return;
         }
         AuthType type = settings.authType();
+        if (type == AuthType.ANY && !ConsoleRoute.isConsole(database)
+                && ctx.config().database(database).map(d -> d.user() == null).orElse(false)) {
+            log.error("{} auth_type any needs a user= on database {}", logId(), database);
+            out.release();
+            fatal(SqlState.PROTOCOL_VIOLATION, "bouncer config error");
+            return;
+        }
+        if (type == AuthType.HBA) {
+            type = hbaMethod(tls != null);
+            if (type == null) {
+                out.release();
+                return;
+            }
+        }
         java.security.cert.X509Certificate cert = peerCertificate(tls);
         if (startLookup(type, cert, out)) {
             return;
@@ -405,6 +419,51 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
         });
         lookup.start();
         return true;
+    }
+
+    /**
+     * auth_type hba: the method of the first auth_hba_file rule for this connection, its
+     * database and user. Null when the client is refused here (no rule, reject, a peer login
+     * that failed), with PgBouncer's words; peer, once checked, goes on as trust.
+     */
+    private AuthType hbaMethod(boolean tls) {
+        io.sluice.auth.HbaFile hba = ctx.hba();
+        java.net.SocketAddress remote = channel.remoteAddress();
+        io.sluice.auth.HbaFile.Rule rule = null;
+        if (hba != null) {
+            io.sluice.auth.HbaFile.Connection how = isUnixSocket() ? io.sluice.auth.HbaFile.Connection.LOCAL
+                    : tls ? io.sluice.auth.HbaFile.Connection.HOST_TLS : io.sluice.auth.HbaFile.Connection.HOST_PLAIN;
+            java.net.InetAddress address = remote instanceof java.net.InetSocketAddress in ? in.getAddress() : null;
+            rule = hba.match(how, address, database, user);
+        }
+        if (rule == null) {
+            ctx.preAuthLog().info("{} no auth_hba_file rule matches", logId());
+            fatal(SqlState.PROTOCOL_VIOLATION, "no authentication method is found");
+            return null;
+        }
+        return switch (rule.method()) {
+            case TRUST -> AuthType.TRUST;
+            case PASSWORD -> AuthType.PLAIN;
+            case MD5 -> AuthType.MD5;
+            case SCRAM_SHA_256 -> AuthType.SCRAM_SHA_256;
+            case CERT -> AuthType.CERT;
+            case PEER -> {
+                String peer = isUnixSocket() ? PeerUser.of(channel) : null;
+                if (!user.equals(peer)) {
+                    ctx.preAuthLog().info("{} peer login refused: socket user {} (rule {}:{})", logId(),
+                            peer, rule.file().getFileName(), rule.line());
+                    fatal(SqlState.PROTOCOL_VIOLATION, "unix socket login rejected");
+                    yield null;
+                }
+                yield AuthType.TRUST;
+            }
+            default -> {
+                // reject, and ldap (refused at start-up, so not reached).
+                ctx.preAuthLog().info("{} rejected by {}:{}", logId(), rule.file().getFileName(), rule.line());
+                fatal(SqlState.PROTOCOL_VIOLATION, "login rejected");
+                yield null;
+            }
+        };
     }
 
     /** The auth_types whose secrets auth_query can supply. */

@@ -62,6 +62,17 @@ public final class SessionContext {
         this.logDisconnections = loaded.settings().booleanValue("log_disconnections");
     }
 
+    /** auth_hba_file, loaded (auth_type hba), else null; replaced by a reload. */
+    private volatile io.sluice.auth.HbaFile hba;
+
+    public void hba(io.sluice.auth.HbaFile rules) {
+        this.hba = rules;
+    }
+
+    io.sluice.auth.HbaFile hba() {
+        return hba;
+    }
+
     /** Sets TLS towards clients (start-up and reload). */
     public void clientTls(ClientTls tls) {
         this.clientTls = tls;
