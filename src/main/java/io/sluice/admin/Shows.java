@@ -428,7 +428,8 @@ final class Shows {
         all.sort(Comparator.comparingLong(AdminSession::id));
         for (AdminSession a : all) {
             ConnectionRow r = new ConnectionRow(a.id(), a.user(), "pgbouncer", "idle", a.channel().remoteAddress(),
-                    a.channel().localAddress(), a.connectMillis(), a.connectMillis(), 0, 0, 0, "", 0, false);
+                    a.channel().localAddress(), a.connectMillis(), a.connectMillis(), 0, 0, 0, "", 0, false,
+                    io.sluice.pool.TlsInfo.of(a.channel()));
             row(w, "C", r, sockets ? "cl_active" : "idle", false, sockets, port);
         }
     }
@@ -441,7 +442,7 @@ final class Shows {
                 .text(addr(r.remote())).int4(port(r.remote(), listenPort)).text(addr(r.local()))
                 .int4(port(r.local(), listenPort)).text(time(r.connectMillis())).text(time(r.requestMillis()))
                 .int4(r.waitMicros() / 1_000_000).int4(r.waitMicros() % 1_000_000).int4(closeNeeded ? 1 : 0)
-                .text(ptr).text(link).int4(r.remotePid()).text("").text(r.applicationName())
+                .text(ptr).text(link).int4(r.remotePid()).text(r.tls()).text(r.applicationName())
                 .int4(r.preparedStatements()).int4(r.id());
         if (sockets) {
             // Sluice keeps no per-socket parse or send buffers: PgBouncer's positions in them are 0.

@@ -14,5 +14,5 @@ import java.net.SocketAddress;
  */
 public record ConnectionRow(long id, String user, String database, String state, SocketAddress remote,
         SocketAddress local, long connectMillis, long requestMillis, long waitMicros, long link, int remotePid,
-        String applicationName, int preparedStatements, boolean closeNeeded) {
+        String applicationName, int preparedStatements, boolean closeNeeded, String tls) {
 }

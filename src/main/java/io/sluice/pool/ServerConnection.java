@@ -208,7 +208,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         return new ConnectionRow(id, cfg.serverUser(), cfg.database(), st, channel == null ? null : channel.remoteAddress(),
                 channel == null ? null : channel.localAddress(), createdMillis, since, 0,
                 client == null ? 0 : client.id(), processId, app == null ? "" : app,
-                statements == null ? 0 : statements.size(), generation != shard.pool().generation());
+                statements == null ? 0 : statements.size(), generation != shard.pool().generation(),
+                TlsInfo.of(channel));
     }
 
     /** Seconds since it was opened, for "closing because: ... (age=Ns)". */
@@ -353,22 +354,15 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         PgWriter.startup(out, login.startupParameters());
         ctx.writeAndFlush(out, ctx.voidPromise());
         if (log.isDebugEnabled()) {
-            log.debug("{} connected{}, logging in", logId(), tlsInfo());
+            String tls = TlsInfo.of(channel);
+            log.debug("{} connected{}, logging in", logId(), tls.isEmpty() ? "" : ", " + tls);
         }
-    }
-
-    /** ", TLSv1.3/TLS_AES_256_GCM_SHA384" for an encrypted connection, else "". */
-    private String tlsInfo() {
-        io.netty.handler.ssl.SslHandler h = channel.pipeline().get(io.netty.handler.ssl.SslHandler.class);
-        if (h == null) {
-            return "";
-        }
-        javax.net.ssl.SSLSession session = h.engine().getSession();
-        return ", " + session.getProtocol() + "/" + session.getCipherSuite();
     }
 
     private void loginTimedOut() {
-        if (state == ServerState.LOGIN && channel.isOpen()) {
+        // Not yet connected: the connect's own timeout (the same server_connect_timeout, from the
+        // same moment) ends it as "connect failed", which is what waiting clients are to hear.
+        if (state == ServerState.LOGIN && channel.isOpen() && channel.isActive()) {
             String why = "server login timed out (server_connect_timeout)";
             log.warn("{} closing: {}", logId(), why);
             if (!login.failed()) {

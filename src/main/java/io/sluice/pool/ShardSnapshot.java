@@ -77,6 +77,7 @@ public record ShardSnapshot(Pool pool, int loop, int[] clients, int[] servers, l
         return new ConnectionRow(c.id(), c.user(), c.database(), state, c.channel().remoteAddress(),
                 c.channel().localAddress(), c.connectMillis(), since,
                 n.state == ClientState.WAITING ? (nowNanos - n.sinceNanos) / 1000 : 0,
-                linked == null ? 0 : linked.id(), 0, c.applicationName(), c.preparedStatements(), false);
+                linked == null ? 0 : linked.id(), 0, c.applicationName(), c.preparedStatements(), false,
+                TlsInfo.of(c.channel()));
     }
 }

@@ -51,9 +51,14 @@ final class NettyServerConnector implements ServerConnector {
     public void cancel(ServerConnection server, Consumer<CancelOutcome> done) {
         PoolConfig config = server.shard().pool().config();
         CancelSender sender = new CancelSender(server.processId(), server.secretKey(), done);
-        // Over TLS too where the servers are asked for it: the cancel key is a secret.
+        // Over TLS where the servers must use it (the cancel key is a secret). Under allow and
+        // prefer it goes as it always did, in plaintext without the SSLRequest's round trip: a
+        // query must be cancellable when the server's answers are not coming back (a network
+        // frozen one way, the case query_timeout's cancel exists for).
+        ChannelHandler handler = config.serverTls() != null && config.serverTls().required()
+                ? withTls(config, sender) : sender;
         ChannelFuture connect = bootstrap(server.channel().eventLoop(), config)
-                .handler(withTls(config, sender))
+                .handler(handler)
                 .connect(address(config));
         connect.addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {

@@ -10,7 +10,6 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.auth.Secret;
 import io.sluice.config.AuthType;
-import io.sluice.config.DatabaseConfig;
 import io.sluice.config.Settings;
 import io.sluice.pool.Pool;
 import io.sluice.protocol.FrontendCodes;
@@ -333,21 +332,14 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
             fatal(SqlState.PROTOCOL_VIOLATION, problem);
             return;
         }
-        AuthType type = settings.authType();
-        if (type == AuthType.ANY && !ConsoleRoute.isConsole(database)
-                && ctx.config().database(database).map(d -> d.user() == null).orElse(false)) {
-            log.error("{} auth_type any needs a user= on database {}", logId(), database);
+        AuthChoice.Method method = AuthChoice.method(ctx, channel, database, user, tls != null);
+        if (method.refusal() != null) {
             out.release();
-            fatal(SqlState.PROTOCOL_VIOLATION, "bouncer config error");
+            ctx.preAuthLog().info("{} {}", logId(), method.why());
+            fatal(SqlState.PROTOCOL_VIOLATION, method.refusal());
             return;
         }
-        if (type == AuthType.HBA) {
-            type = hbaMethod(tls != null);
-            if (type == null) {
-                out.release();
-                return;
-            }
-        }
+        AuthType type = method.type();
         java.security.cert.X509Certificate cert = peerCertificate(tls);
         if (startLookup(type, cert, out)) {
             return;
@@ -360,38 +352,27 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
     }
 
     /**
-     * auth_query: a user missing from auth_file, of a database with an auth_user (its own or the
-     * global one), has its secret looked up before the exchange starts. True when a lookup was
-     * started (or the client refused); {@code out} is written either way.
+     * auth_query (see {@link AuthChoice#lookup}): the user's secret is looked up before the
+     * exchange starts. True when a lookup was started (or the client refused); {@code out} is
+     * written then.
      */
     private boolean startLookup(AuthType type, java.security.cert.X509Certificate cert, ByteBuf out) {
-        if (!PASSWORD_TYPES.contains(type) || ConsoleRoute.isConsole(database)
-                || (ctx.authFile() != null && ctx.authFile().secret(user).isPresent())) {
+        AuthChoice.Lookup l = AuthChoice.lookup(ctx, type, database, user);
+        if (l == null) {
             return false;
         }
-        Settings settings = ctx.config().settings();
-        java.util.Optional<DatabaseConfig> db = ctx.config().database(database);
-        if (db.isEmpty()) {
-            // An unknown database looks up no one: the same exchange as an unknown user.
-            return false;
-        }
-        String authUser = firstSet(db.get().authUser(), settings.value("auth_user"));
-        if (authUser == null) {
-            return false;
-        }
-        String authDb = firstSet(db.get().authDbname(), settings.value("auth_dbname"));
-        authDb = authDb == null ? database : authDb;
-        String query = firstSet(db.get().authQuery(), settings.value("auth_query"));
+        String authUser = l.authUser();
         channel.writeAndFlush(out, channel.voidPromise());
-        java.util.Optional<Pool> authPool = ConsoleRoute.isConsole(authDb) ? java.util.Optional.empty()
-                : ctx.pools().authPool(authDb, authUser);
+        java.util.Optional<Pool> authPool = ConsoleRoute.isConsole(l.authDatabase()) ? java.util.Optional.empty()
+                : ctx.pools().authPool(l.authDatabase(), authUser);
         if (authPool.isEmpty()) {
-            log.error("{} authentication database \"{}\" is not configured", logId(), authDb);
+            log.error("{} authentication database \"{}\" is not configured", logId(), l.authDatabase());
             fatal(SqlState.PROTOCOL_VIOLATION, "bouncer config error");
             return true;
         }
         phase = Phase.LOOKUP;
-        lookup = new AuthLookup(id, channel, authPool.get().shard(ctx.pools().loopIndex(channel.eventLoop())), query, user, new AuthLookup.Result() {
+        lookup = new AuthLookup(id, channel, authPool.get().shard(ctx.pools().loopIndex(channel.eventLoop())),
+                l.query(), user, new AuthLookup.Result() {
             @Override
             public void found(Secret secret) {
                 lookup = null;
@@ -419,62 +400,6 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
         });
         lookup.start();
         return true;
-    }
-
-    /**
-     * auth_type hba: the method of the first auth_hba_file rule for this connection, its
-     * database and user. Null when the client is refused here (no rule, reject, a peer login
-     * that failed), with PgBouncer's words; peer, once checked, goes on as trust.
-     */
-    private AuthType hbaMethod(boolean tls) {
-        io.sluice.auth.HbaFile hba = ctx.hba();
-        java.net.SocketAddress remote = channel.remoteAddress();
-        io.sluice.auth.HbaFile.Rule rule = null;
-        if (hba != null) {
-            io.sluice.auth.HbaFile.Connection how = isUnixSocket() ? io.sluice.auth.HbaFile.Connection.LOCAL
-                    : tls ? io.sluice.auth.HbaFile.Connection.HOST_TLS : io.sluice.auth.HbaFile.Connection.HOST_PLAIN;
-            java.net.InetAddress address = remote instanceof java.net.InetSocketAddress in ? in.getAddress() : null;
-            rule = hba.match(how, address, database, user);
-        }
-        if (rule == null) {
-            ctx.preAuthLog().info("{} no auth_hba_file rule matches", logId());
-            fatal(SqlState.PROTOCOL_VIOLATION, "no authentication method is found");
-            return null;
-        }
-        return switch (rule.method()) {
-            case TRUST -> AuthType.TRUST;
-            case PASSWORD -> AuthType.PLAIN;
-            case MD5 -> AuthType.MD5;
-            case SCRAM_SHA_256 -> AuthType.SCRAM_SHA_256;
-            case CERT -> AuthType.CERT;
-            case PEER -> {
-                String peer = isUnixSocket() ? PeerUser.of(channel) : null;
-                if (!user.equals(peer)) {
-                    ctx.preAuthLog().info("{} peer login refused: socket user {} (rule {}:{})", logId(),
-                            peer, rule.file().getFileName(), rule.line());
-                    fatal(SqlState.PROTOCOL_VIOLATION, "unix socket login rejected");
-                    yield null;
-                }
-                yield AuthType.TRUST;
-            }
-            default -> {
-                // reject, and ldap (refused at start-up, so not reached).
-                ctx.preAuthLog().info("{} rejected by {}:{}", logId(), rule.file().getFileName(), rule.line());
-                fatal(SqlState.PROTOCOL_VIOLATION, "login rejected");
-                yield null;
-            }
-        };
-    }
-
-    /** The auth_types whose secrets auth_query can supply. */
-    private static final java.util.Set<AuthType> PASSWORD_TYPES =
-            java.util.EnumSet.of(AuthType.PLAIN, AuthType.MD5, AuthType.SCRAM_SHA_256);
-
-    private static String firstSet(String a, String b) {
-        if (a != null && !a.isBlank()) {
-            return a;
-        }
-        return b == null || b.isBlank() ? null : b;
     }
 
     /**
@@ -532,12 +457,8 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
 
     /** {@code TLSv1.3/TLS_AES_256_GCM_SHA384}, or no: PgBouncer's tls= in log lines. */
     private String tlsInfo() {
-        SslHandler h = tlsHandler();
-        if (h == null) {
-            return "no";
-        }
-        javax.net.ssl.SSLSession session = h.engine().getSession();
-        return session.getProtocol() + "/" + session.getCipherSuite();
+        String tls = io.sluice.pool.TlsInfo.of(channel);
+        return tls.isEmpty() ? "no" : tls;
     }
 
     private void afterAuthStep(ClientAuth.Step step) {

@@ -123,8 +123,8 @@ class TlsIT {
 
     @Test
     void requireServesTlsClientsAndRefusesPlaintextOnes() throws Exception {
-        try (SluiceHarness h = SluiceHarness.start(PLAIN_DB, "auth_type = md5\n" + clientTls("require"),
-                SluiceHarness.USERLIST)) {
+        try (SluiceHarness h = SluiceHarness.start(PLAIN_DB, "auth_type = md5\nadmin_users = md5user\n"
+                + clientTls("require"), SluiceHarness.USERLIST)) {
             var plain = psql(h, "dbname=db user=md5user password=md5pass sslmode=disable");
             assertThat(plain.exitCode()).isNotZero();
             assertThat(plain.output()).contains("SSL required");
@@ -146,6 +146,11 @@ class TlsIT {
             p.setProperty("sslrootcert", ca.ca().certFile().toString());
             try (Connection c = h.connect("db", "md5user", "md5pass", p)) {
                 assertThat(scalar(c, "select 'jdbc over tls'")).isEqualTo("jdbc over tls");
+                // The console tells which clients are encrypted, and how.
+                var clients = SluiceHarness.psql("-X", "-A", "-t", "-F", "|", "-d", "host=127.0.0.1 port=" + h.port()
+                        + " dbname=pgbouncer user=md5user password=md5pass sslmode=require", "-c", "show clients");
+                assertThat(clients.output().lines().filter(l -> l.startsWith("C|md5user|db|"))).singleElement()
+                        .asString().matches(".*\\|TLSv1\\.[23]/[A-Z0-9_]+\\|.*");
             }
             // A Unix socket needs no TLS, as in PgBouncer.
             var unix = SluiceHarness.psql("-X", "-A", "-t", "-d", "host=" + h.socketDir() + " port=" + h.port()
