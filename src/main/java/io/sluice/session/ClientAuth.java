@@ -148,7 +148,7 @@ final class ClientAuth {
 
     /** What the client is told when the login fails (PgBouncer's words for each method). */
     String failureMessage() {
-        return failureMessage != null ? failureMessage : "password authentication failed for user \"" + user + "\"";
+        return failureMessage != null ? failureMessage : "password authentication failed";
     }
 
     private Step beginScram(ByteBuf out) {

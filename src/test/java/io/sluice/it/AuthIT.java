@@ -56,11 +56,11 @@ class AuthIT {
                 SluiceHarness.USERLIST)) {
             assertThatThrownBy(() -> h.connect("postgres", "md5user", "wrong").close())
                     .isInstanceOf(SQLException.class)
-                    .hasMessageContaining("password authentication failed for user \"md5user\"")
+                    .hasMessageContaining("password authentication failed")
                     .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("28P01");
             assertThatThrownBy(() -> h.connect("postgres", "nobody", "wrong").close())
                     .isInstanceOf(SQLException.class)
-                    .hasMessageContaining("password authentication failed for user \"nobody\"")
+                    .hasMessageContaining("password authentication failed")
                     .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("28P01");
         }
     }
@@ -119,7 +119,7 @@ class AuthIT {
                 assertThat(currentUser(c)).isEqualTo("scramuser");
             }
             assertThatThrownBy(() -> h.connect("postgres", "scramuser", "nope").close())
-                    .hasMessageContaining("password authentication failed for user \"scramuser\"");
+                    .hasMessageContaining("password authentication failed");
         }
     }
 
@@ -130,7 +130,7 @@ class AuthIT {
         try (SluiceHarness h = SluiceHarness.start(dbs, COMMON + "auth_type = trust", SluiceHarness.USERLIST)) {
             assertThatThrownBy(() -> h.connect("badpw", "postgres", "").close())
                     .isInstanceOf(SQLException.class)
-                    .hasMessageContaining("password authentication failed for user \"md5user\"");
+                    .hasMessageContaining("password authentication failed");
             // The next client within server_login_retry gets the cached error at once.
             assertThatThrownBy(() -> h.connect("badpw", "postgres", "").close())
                     .isInstanceOf(SQLException.class)

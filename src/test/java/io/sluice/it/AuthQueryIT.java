@@ -82,16 +82,16 @@ class AuthQueryIT {
                 assertThat(scalar(c, "select current_user")).isEqualTo("postgres");
             }
             String wrong = refusal(h, "aq_scram", "nope");
-            assertThat(wrong).isEqualTo("FATAL: password authentication failed for user \"aq_scram\"");
-            // Unknown, expired: the same words, with only the user name told back.
+            assertThat(wrong).isEqualTo("FATAL: password authentication failed");
+            // Unknown, expired: the same words (PgBouncer's).
             assertThat(refusal(h, "aq_nobody", "nope"))
-                    .isEqualTo("FATAL: password authentication failed for user \"aq_nobody\"");
+                    .isEqualTo("FATAL: password authentication failed");
             assertThat(refusal(h, "aq_expired", "old-pw"))
-                    .isEqualTo("FATAL: password authentication failed for user \"aq_expired\"");
+                    .isEqualTo("FATAL: password authentication failed");
             // psql sees it the same way.
             var psql = SluiceHarness.psql("-X", "-d", "host=127.0.0.1 port=" + h.port()
                     + " dbname=db user=aq_nobody password=x", "-c", "select 1");
-            assertThat(psql.output()).endsWith("FATAL:  password authentication failed for user \"aq_nobody\"");
+            assertThat(psql.output()).endsWith("FATAL:  password authentication failed");
         }
     }
 

@@ -57,7 +57,7 @@ class HbaIT {
             try (Connection c = h.connect("db", "md5user", "md5pass")) {
                 assertThat(scalar(c, "select 'md5 by rule'")).isEqualTo("md5 by rule");
             }
-            assertThat(refusal(h, "db", "md5user", "wrong")).contains("password authentication failed for user \"md5user\"");
+            assertThat(refusal(h, "db", "md5user", "wrong")).contains("password authentication failed");
             try (Connection c = h.connect("db", "scramuser", "scrampass")) {
                 assertThat(scalar(c, "select 'scram by rule'")).isEqualTo("scram by rule");
             }

@@ -266,7 +266,7 @@ class PoolingIT {
                 .isInstanceOf(SQLException.class).hasMessageContaining("no such database: nosuchdb");
         assertThatThrownBy(() -> sluice.connect("nosuchdb", "md5user", "wrong").close())
                 .isInstanceOf(SQLException.class)
-                .hasMessageContaining("password authentication failed for user \"md5user\"");
+                .hasMessageContaining("password authentication failed");
     }
 
     @Test

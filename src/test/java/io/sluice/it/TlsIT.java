@@ -136,11 +136,27 @@ class TlsIT {
             var verified = psql(h, "dbname=db user=md5user password=md5pass sslmode=verify-full sslrootcert="
                     + ca.ca().certFile());
             assertThat(verified.output()).isEqualTo("through md5user");
+            var verifyCa = psql(h, "dbname=db user=md5user password=md5pass sslmode=verify-ca sslrootcert="
+                    + ca.ca().certFile());
+            assertThat(verifyCa.output()).isEqualTo("through md5user");
+            // By name: localhost is in the certificate too.
+            var byName = SluiceHarness.psql("-X", "-A", "-t", "-d", "host=localhost hostaddr=127.0.0.1 port=" + h.port()
+                    + " dbname=db user=md5user password=md5pass sslmode=verify-full sslrootcert=" + ca.ca().certFile(),
+                    "-c", "select 'by name'");
+            assertThat(byName.output()).isEqualTo("by name");
             var wrongCa = psql(h, "dbname=db user=md5user password=md5pass sslmode=verify-full sslrootcert="
                     + rogue.ca().certFile());
             assertThat(wrongCa.exitCode()).isNotZero();
             assertThat(wrongCa.output()).contains("certificate verify failed");
 
+            for (String mode : new String[] {"require", "verify-ca"}) {
+                Properties weaker = new Properties();
+                weaker.setProperty("sslmode", mode);
+                weaker.setProperty("sslrootcert", ca.ca().certFile().toString());
+                try (Connection c = h.connect("db", "md5user", "md5pass", weaker)) {
+                    assertThat(scalar(c, "select 'jdbc " + mode + "'")).isEqualTo("jdbc " + mode);
+                }
+            }
             Properties p = new Properties();
             p.setProperty("sslmode", "verify-full");
             p.setProperty("sslrootcert", ca.ca().certFile().toString());

@@ -152,9 +152,9 @@ class ClientLoginTest {
     void wrongPasswordAndUnknownUserFailAlike() throws Exception {
         for (int cut = 0; cut < 45; cut += 7) {
             assertThat(login("alice", "wrong", cut))
-                    .containsExactly("E:28P01:password authentication failed for user \"alice\"");
+                    .containsExactly("E:28P01:password authentication failed");
             assertThat(login("mallory", "secret", cut))
-                    .containsExactly("E:28P01:password authentication failed for user \"mallory\"");
+                    .containsExactly("E:28P01:password authentication failed");
         }
     }
 
