@@ -53,9 +53,13 @@ public final class ServerTlsStart extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf in = (ByteBuf) msg;
         try {
-            if (failed || answered || !in.isReadable()) {
-                // Nothing can follow the answer in plaintext: the TLS handler, once added, is
-                // in front of this one and reads everything after it.
+            if (failed || !in.isReadable()) {
+                return;
+            }
+            if (answered) {
+                // Decrypted bytes before the handshake is over: a server says nothing until the
+                // StartupMessage, which is not sent yet.
+                fail(ctx, "server sent data before the StartupMessage");
                 return;
             }
             answered = true;
