@@ -34,12 +34,15 @@ final class AdminSession extends ChannelInboundHandlerAdapter implements Message
     private final String user;
     private final boolean admin;
     private final long connectMillis;
+    /** The application_name it logged in with (SHOW CLIENTS). */
+    private final String applicationName;
     private Channel channel;
     private MessageScanner scanner;
     private boolean closing;
 
-    AdminSession(Console console, long id, String user, boolean admin, long connectMillis) {
+    AdminSession(Console console, long id, String user, boolean admin, long connectMillis, String applicationName) {
         this.console = console;
+        this.applicationName = applicationName == null ? "" : applicationName;
         this.connectMillis = connectMillis;
         this.id = id;
         this.user = user;
@@ -62,6 +65,10 @@ final class AdminSession extends ChannelInboundHandlerAdapter implements Message
 
     long connectMillis() {
         return connectMillis;
+    }
+
+    String applicationName() {
+        return applicationName;
     }
 
     long id() {

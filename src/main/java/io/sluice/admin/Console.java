@@ -82,9 +82,9 @@ public final class Console implements ConsoleRoute {
     }
 
     @Override
-    public ChannelHandler open(long id, String user, String database, long connectMillis) {
+    public ChannelHandler open(long id, String user, String database, long connectMillis, String applicationName) {
         boolean admin = config().settings().adminUsers().contains(user);
-        return new AdminSession(this, id, user, admin, connectMillis);
+        return new AdminSession(this, id, user, admin, connectMillis, applicationName);
     }
 
     void joined(AdminSession s) {

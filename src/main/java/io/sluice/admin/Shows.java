@@ -428,7 +428,7 @@ final class Shows {
         all.sort(Comparator.comparingLong(AdminSession::id));
         for (AdminSession a : all) {
             ConnectionRow r = new ConnectionRow(a.id(), a.user(), "pgbouncer", "idle", a.channel().remoteAddress(),
-                    a.channel().localAddress(), a.connectMillis(), a.connectMillis(), 0, 0, 0, "", 0, false,
+                    a.channel().localAddress(), a.connectMillis(), a.connectMillis(), 0, 0, 0, a.applicationName(), 0, false,
                     io.sluice.pool.TlsInfo.of(a.channel()));
             row(w, "C", r, sockets ? "cl_active" : "idle", false, sockets, port);
         }

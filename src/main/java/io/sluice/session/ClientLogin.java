@@ -530,7 +530,8 @@ public final class ClientLogin extends ChannelInboundHandlerAdapter implements M
         if (pool == null) {
             // The admin console: counted out when it closes, as a pool's client is by its session.
             channel.closeFuture().addListener(f -> ctx.clients().decrementAndGet());
-            c.pipeline().replace(this, "console", ctx.console().open(id, user, database, connectMillis));
+            c.pipeline().replace(this, "console", ctx.console().open(id, user, database, connectMillis,
+                    tracked.requested("application_name")));
             return;
         }
         ClientSession session = new ClientSession(ctx, id, ctx.trackedNames().share(database),

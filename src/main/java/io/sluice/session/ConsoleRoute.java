@@ -20,5 +20,5 @@ public interface ConsoleRoute {
     boolean allows(String user);
 
     /** The handler that serves console client {@code id} logged in as {@code user}. */
-    ChannelHandler open(long id, String user, String database, long connectMillis);
+    ChannelHandler open(long id, String user, String database, long connectMillis, String applicationName);
 }

@@ -95,6 +95,12 @@ final class TrackedParameters {
         }
     }
 
+    /** What the client asked for {@code name} at start-up, null for nothing (the console's SHOW CLIENTS). */
+    String requested(String name) {
+        int i = names.indexOf(name);
+        return i < 0 ? null : requested[i];
+    }
+
     /** application_name_add_host: the client's address goes after its application_name. */
     void addHostToApplicationName(String hostAndPort) {
         int i = names.indexOf("application_name");

@@ -167,6 +167,9 @@ class TlsIT {
                         + " dbname=pgbouncer user=md5user password=md5pass sslmode=require", "-c", "show clients");
                 assertThat(clients.output().lines().filter(l -> l.startsWith("C|md5user|db|"))).singleElement()
                         .asString().matches(".*\\|TLSv1\\.[23]/[A-Z0-9_]+\\|.*");
+                // The console's own client too, with psql's application_name as PgBouncer shows it.
+                assertThat(clients.output().lines().filter(l -> l.startsWith("C|md5user|pgbouncer|"))).singleElement()
+                        .asString().matches(".*\\|TLSv1\\.[23]/[A-Z0-9_]+\\|psql\\|.*");
             }
             // A Unix socket needs no TLS, as in PgBouncer.
             var unix = SluiceHarness.psql("-X", "-A", "-t", "-d", "host=" + h.socketDir() + " port=" + h.port()
