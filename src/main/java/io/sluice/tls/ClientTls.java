@@ -1,7 +1,6 @@
 package io.sluice.tls;
 
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -81,9 +80,7 @@ public final class ClientTls {
         o.apply(b, "client_tls");
         // Offered, not required: a client that sent SSLRequest may offer no ALPN at all; a direct
         // TLS client must have chosen "postgresql" (checked after the handshake).
-        b.applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
-                ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ALPN));
+        b.applicationProtocolConfig(TlsOptions.ALPN_POSTGRESQL);
         try {
             return new ClientTls(mode, b.build(), o.fingerprint("client_tls", FINGERPRINTED));
         } catch (SSLException | IllegalArgumentException e) {

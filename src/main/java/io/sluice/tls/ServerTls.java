@@ -1,7 +1,6 @@
 package io.sluice.tls;
 
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
@@ -69,9 +68,8 @@ public final class ServerTls {
         // Netty 4.2 checks the host name by default; only verify-full asks for it.
         b.endpointIdentificationAlgorithm(mode == SslMode.VERIFY_FULL ? "HTTPS" : null);
         o.apply(b, "server_tls");
-        b.applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
-                ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ClientTls.ALPN));
+        // PostgreSQL 17 checks it on direct TLS only; older servers ignore the extension.
+        b.applicationProtocolConfig(TlsOptions.ALPN_POSTGRESQL);
         try {
             return new ServerTls(mode, b.build(), o.fingerprint("server_tls", FINGERPRINTED));
         } catch (SSLException | IllegalArgumentException e) {

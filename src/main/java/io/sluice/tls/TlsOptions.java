@@ -22,6 +22,15 @@ import java.util.Set;
  * TLS engine, read the way PgBouncer (libusual's tls_config) reads them.
  */
 final class TlsOptions {
+    /**
+     * ALPN "postgresql", offered and accepted, never required by the TLS layer: a client that sent
+     * SSLRequest may offer no ALPN at all (ClientLogin insists on it for direct TLS).
+     */
+    static final io.netty.handler.ssl.ApplicationProtocolConfig ALPN_POSTGRESQL =
+            new io.netty.handler.ssl.ApplicationProtocolConfig(io.netty.handler.ssl.ApplicationProtocolConfig.Protocol.ALPN,
+                    io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                    io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ClientTls.ALPN);
+
     private final Settings s;
     /** The config file, named in errors. */
     private final Path file;
