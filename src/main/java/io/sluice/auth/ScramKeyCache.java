@@ -14,7 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class ScramKeyCache {
 
-    /** PostgreSQL's default salt length and iteration count, so the wire looks the same. */
+    /** PostgreSQL's default salt length and iteration count (scram_iterations' default), so the wire looks the same. */
     static final int SALT_LENGTH = 16;
     static final int ITERATIONS = 4096;
 
@@ -42,6 +42,11 @@ public final class ScramKeyCache {
      * SCRAM is impossible (the caller then runs a mock exchange or falls back to md5).
      */
     public Secret.Scram keysFor(String user, Secret secret) {
+        return keysFor(user, secret, ITERATIONS);
+    }
+
+    /** As above, deriving keys from a plaintext secret with {@code iterations} (scram_iterations). */
+    public Secret.Scram keysFor(String user, Secret secret, int iterations) {
         if (secret instanceof Secret.Scram scram) {
             return scram;
         }
@@ -50,18 +55,18 @@ public final class ScramKeyCache {
         }
         String password = plain.password();
         Entry cached = byUser.get(user);
-        if (cached != null && samePassword(cached.password, password)) {
+        if (cached != null && cached.keys.iterations() == iterations && samePassword(cached.password, password)) {
             return cached.keys;
         }
         // compute() runs PBKDF2 at most once per (user, password) even when many clients
         // of a new user log in together; it briefly blocks other updates in the same bin.
         return byUser.compute(user, (u, old) -> {
-            if (old != null && samePassword(old.password, password)) {
+            if (old != null && old.keys.iterations() == iterations && samePassword(old.password, password)) {
                 return old;
             }
             byte[] salt = new byte[SALT_LENGTH];
             random.nextBytes(salt);
-            return new Entry(password, ScramKeys.derive(password, salt, ITERATIONS));
+            return new Entry(password, ScramKeys.derive(password, salt, iterations));
         }).keys;
     }
 

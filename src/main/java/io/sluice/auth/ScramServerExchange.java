@@ -66,15 +66,29 @@ public final class ScramServerExchange {
      *     cannot do SCRAM (md5): then a mock exchange that always fails is run
      */
     public static ScramServerExchange start(String user, Secret.Scram keysOrNull, SecureRandom rnd) {
-        return start(user, keysOrNull, ScramFunctions.nonce(SERVER_NONCE_LENGTH, rnd));
+        return start(user, keysOrNull, ScramKeyCache.ITERATIONS, rnd);
+    }
+
+    /**
+     * As above; a mock exchange tells the client {@code mockIterations}, the count a plaintext
+     * secret's keys are derived with (scram_iterations), so that it looks like a real one.
+     */
+    public static ScramServerExchange start(String user, Secret.Scram keysOrNull, int mockIterations,
+            SecureRandom rnd) {
+        return start(user, keysOrNull, mockIterations, ScramFunctions.nonce(SERVER_NONCE_LENGTH, rnd));
     }
 
     /** With a fixed server nonce, to replay published exchanges (RFC 7677) in tests. */
     static ScramServerExchange start(String user, Secret.Scram keysOrNull, String serverNonce) {
+        return start(user, keysOrNull, ScramKeyCache.ITERATIONS, serverNonce);
+    }
+
+    private static ScramServerExchange start(String user, Secret.Scram keysOrNull, int mockIterations,
+            String serverNonce) {
         if (keysOrNull != null) {
             return new ScramServerExchange(keysOrNull, false, serverNonce);
         }
-        return new ScramServerExchange(mockKeys(user), true, serverNonce);
+        return new ScramServerExchange(mockKeys(user, mockIterations), true, serverNonce);
     }
 
     private static byte[] randomBytes(int n) {
@@ -83,11 +97,11 @@ public final class ScramServerExchange {
         return b;
     }
 
-    private static Secret.Scram mockKeys(String user) {
+    private static Secret.Scram mockKeys(String user, int iterations) {
         byte[] mac = ScramFunctions.hmac(ScramKeys.MECHANISM, MOCK_SALT_KEY,
                 String.valueOf(user).getBytes(StandardCharsets.UTF_8));
         byte[] salt = Arrays.copyOf(mac, ScramKeyCache.SALT_LENGTH);
-        return new Secret.Scram(ScramKeyCache.ITERATIONS, salt, MOCK_KEY, MOCK_KEY);
+        return new Secret.Scram(iterations, salt, MOCK_KEY, MOCK_KEY);
     }
 
     /**

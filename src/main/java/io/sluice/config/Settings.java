@@ -40,7 +40,7 @@ public final class Settings {
             "client_tls_protocols", "client_tls_ciphers", "client_tls13_ciphers", "client_tls_dheparams",
             "client_tls_ecdhcurve", "server_tls_sslmode", "server_tls_key_file", "server_tls_cert_file",
             "server_tls_ca_file", "server_tls_protocols", "server_tls_ciphers", "server_tls13_ciphers",
-            "auth_user", "auth_query", "auth_dbname", "auth_hba_file");
+            "auth_user", "auth_query", "auth_dbname", "auth_hba_file", "scram_iterations");
 
     private final Map<String, String> explicit;
     private final Path baseDir;

@@ -153,8 +153,9 @@ final class ClientAuth {
 
     private Step beginScram(ByteBuf out) {
         method = Method.SCRAM;
-        Secret.Scram keys = secret == null ? null : ctx.scramKeys().keysFor(user, secret);
-        scram = ScramServerExchange.start(user, keys, ctx.random());
+        int iterations = ctx.config().settings().scramIterations();
+        Secret.Scram keys = secret == null ? null : ctx.scramKeys().keysFor(user, secret, iterations);
+        scram = ScramServerExchange.start(user, keys, iterations, ctx.random());
         PgWriter.authSasl(out, "SCRAM-SHA-256");
         return Step.CONTINUE;
     }

@@ -104,6 +104,29 @@ class ScramServerExchangeTest {
     }
 
     @Test
+    void scramIterationsGoesIntoDerivedKeysAndTheMockAlike() throws Exception {
+        // scram_iterations = 10000: a plaintext secret's keys are derived with it, and an unknown
+        // user's mock exchange says the same count, so the two cannot be told apart by it.
+        ScramKeyCache cache = new ScramKeyCache(RND);
+        Secret.Scram derived = cache.keysFor("alice", Secret.parse("secret"), 10_000);
+        assertThat(derived.iterations()).isEqualTo(10_000);
+        assertThat(cache.keysFor("alice", Secret.parse("secret"), 10_000)).isSameAs(derived);
+        // A RELOAD that changes scram_iterations derives anew.
+        assertThat(cache.keysFor("alice", Secret.parse("secret"), 4096).iterations()).isEqualTo(4096);
+
+        ScramClient client = client("secret");
+        ScramServerExchange known = ScramServerExchange.start("alice", derived, 10_000, RND);
+        ServerFirstMessage first = client.serverFirstMessage(known.clientFirst(client.clientFirstMessage().toString()));
+        assertThat(first.getIterationCount()).isEqualTo(10_000);
+        known.clientFinal(client.clientFinalMessage().toString());
+
+        ScramClient stranger = client("secret");
+        ScramServerExchange mock = ScramServerExchange.start("nobody", null, 10_000, RND);
+        assertThat(stranger.serverFirstMessage(mock.clientFirst(stranger.clientFirstMessage().toString()))
+                .getIterationCount()).isEqualTo(10_000);
+    }
+
+    @Test
     void libpqStyleEmptyUserNameAndYFlagAreAccepted() throws Exception {
         for (String gs2 : new String[] {"n,,", "y,,"}) {
             String bare = "n=,r=libpqNonce123";
