@@ -221,6 +221,27 @@ class TlsIT {
     }
 
     @Test
+    void hbaTellsTlsFromPlaintextAndTakesCertificates() throws Exception {
+        Path hba = dir.resolve("hba.conf");
+        Files.writeString(hba, String.join("\n",
+                "hostnossl all     all      127.0.0.1/32  reject",
+                "hostssl   certdb  md5user  127.0.0.1/32  cert",
+                "hostssl   all     md5user  127.0.0.1/32  md5", ""));
+        try (SluiceHarness h = SluiceHarness.start(PLAIN_DB + "\ncertdb = host=127.0.0.1 port=${PG_PORT} dbname=postgres",
+                "auth_type = hba\nauth_hba_file = " + hba + "\n" + clientTls("prefer"), SluiceHarness.USERLIST)) {
+            var plain = psql(h, "dbname=db user=md5user password=md5pass sslmode=disable");
+            assertThat(plain.output()).contains("login rejected");
+            assertThat(psql(h, "dbname=db user=md5user password=md5pass sslmode=require").output())
+                    .isEqualTo("through md5user");
+            // cert on hostssl: no password, the certificate's CN is the user.
+            String cert = " sslmode=require sslcert=" + md5userCert.certFile() + " sslkey=" + md5userCert.keyFile();
+            assertThat(psql(h, "dbname=certdb user=md5user" + cert).output()).isEqualTo("through md5user");
+            var noCert = psql(h, "dbname=certdb user=md5user password=md5pass sslmode=require");
+            assertThat(noCert.output()).contains("certificate authentication failed");
+        }
+    }
+
+    @Test
     void directTlsNeedsAlpnPostgresql() throws Exception {
         try (SluiceHarness h = SluiceHarness.start(PLAIN_DB, "auth_type = md5\n" + clientTls("require"),
                 SluiceHarness.USERLIST)) {
