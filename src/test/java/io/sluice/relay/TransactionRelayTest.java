@@ -88,6 +88,13 @@ class TransactionRelayTest {
             FakeClient a = s.login("tx", split);
             FakeClient b = s.login("tx", split);
             a.send(query("SELECT 1"), query("SELECT error"), query("SELECT 3"));
+            // a holds the server before b asks: two sockets read in one loop turn are read in no
+            // set order, and b first would be a different (and correct) story.
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+            while (s.postgres.connections.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            s.postgres.connection(0).received.await("Q:SELECT 1");
             b.send(query("SELECT 'b'"));
             assertThat(a.untilReady()).isEqualTo(SELECT_1);
             assertThat(a.untilReady()).containsExactly("E:42703:column \"error\" does not exist", "Z:I");
