@@ -57,20 +57,25 @@ final class AuthLookup implements PoolClient {
 
     /** The client went away first: the server (with the query's reply still owed, it is closed) and the place go back. */
     void abandon() {
-        if (finished) {
-            return;
-        }
-        finished = true;
-        end();
+        finish(false);
     }
 
-    private void end() {
+    /**
+     * Ends the lookup, once: out of the pool, and the server given back unless it is gone.
+     * False when it had ended already.
+     */
+    private boolean finish(boolean serverGone) {
+        if (finished) {
+            return false;
+        }
+        finished = true;
         shard.leave(node);
         ServerConnection s = server;
         server = null;
-        if (s != null) {
+        if (s != null && !serverGone) {
             shard.release(node, s);
         }
+        return true;
     }
 
     @Override
@@ -81,11 +86,9 @@ final class AuthLookup implements PoolClient {
 
     @Override
     public void internalQueryDone(ErrorFields error) {
-        if (finished) {
+        if (!finish(false)) {
             return;
         }
-        finished = true;
-        end();
         if (error != null) {
             result.failed("auth_query failed: " + error);
         } else if (rows.size() > 1) {
@@ -110,23 +113,16 @@ final class AuthLookup implements PoolClient {
 
     @Override
     public void disconnect(String sqlState, String message) {
-        if (finished) {
-            return;
+        if (finish(false)) {
+            result.failed(message);
         }
-        finished = true;
-        end();
-        result.failed(message);
     }
 
     @Override
     public void serverLost(String reason, boolean midMessage) {
-        if (finished) {
-            return;
+        if (finish(true)) {
+            result.failed(reason);
         }
-        finished = true;
-        server = null;
-        end();
-        result.failed(reason);
     }
 
     // ---- the rest of PoolClient: a lookup relays nothing ----
